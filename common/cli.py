@@ -1,0 +1,130 @@
+"""``nasrepro``: Hydra overrides in, one run record out.
+
+Before Hydra runs anything, the overrides are checked against the composed config so that
+bad input fails in one line (``error: ...``, exit 2) and writes nothing: an unknown
+experiment or config option (with the valid names), a malformed override, an unknown key,
+or a value of the wrong type for its key.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from common.errors import NasReproError, choices_error
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = REPO_ROOT / "conf"
+PASSTHROUGH_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion")
+
+
+def config_options(group: str) -> list[str]:
+    """Selectable options of a config group (files starting with '_' are building blocks)."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def _first_values(argv: list[str]) -> list[str]:
+    """The overrides of the first job of a sweep (a=1,2 -> a=1), for validating a multirun."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    out = []
+    for arg in argv:
+        if arg.startswith("-") or arg.startswith("hydra.") or arg.startswith("hydra/"):
+            continue
+        try:
+            override = parser.parse_override(arg)
+        except Exception as e:  # hydra raises OverrideParseException with a multi-line message
+            raise NasReproError(f"malformed override {arg!r}: {str(e).splitlines()[0]}") from e
+        if override.is_sweep_override():
+            first = next(iter(override.sweep_string_iterator()))
+            arg = f"{override.get_key_element()}={first}"
+        out.append(arg)
+    return out
+
+
+def _compose(overrides: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import MissingConfigException
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        try:
+            return compose(config_name="config", overrides=overrides)
+        except MissingConfigException as e:
+            group = (e.config_name or "").split("/")[0] if e.config_name else None
+            for arg in overrides:
+                key, _, value = arg.lstrip("+~").partition("=")
+                if key == group or (group and key.endswith("/" + group)):
+                    raise choices_error(group, value, config_options(group)) from e
+            raise NasReproError(str(e).splitlines()[0]) from e
+        except Exception as e:
+            raise NasReproError(str(e).splitlines()[0]) from e
+
+
+def _check_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> None:
+    from omegaconf import OmegaConf
+
+    for arg in overrides:
+        key, sep, _ = arg.partition("=")
+        if not sep or key.startswith(("+", "~")) or "/" in key:
+            continue
+        old = OmegaConf.select(base, key, default=None, throw_on_missing=False)
+        if old is None or OmegaConf.is_config(old) or isinstance(old, str):
+            continue  # new keys, groups and strings accept any value
+        new = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+        expected = type(old)
+        ok = isinstance(new, expected) and not (expected is int and isinstance(new, bool))
+        if expected is float and isinstance(new, int) and not isinstance(new, bool):
+            ok = True
+        if not ok:
+            raise NasReproError(
+                f"override {arg!r}: {key} takes a {expected.__name__} (default {old!r}),"
+                f" got {type(new).__name__} {new!r}"
+            )
+
+
+def validate_argv(argv: list[str]) -> None:
+    overrides = _first_values(argv)
+    exp = [a.partition("=")[2] for a in overrides if a.partition("=")[0] in ("experiment", "+experiment")]
+    if not exp:
+        raise NasReproError(
+            f"no experiment given: nasrepro experiment=<name>; valid: {', '.join(config_options('experiment'))}"
+        )
+    if exp[0] not in config_options("experiment"):
+        raise choices_error("experiment", exp[0], config_options("experiment"))
+    cfg = _compose(overrides)
+    base = _compose([f"experiment={exp[0]}"])
+    _check_types(base, cfg, overrides)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def _app(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from common.results.leaderboard import format_run_rows
+    from common.runner import run_experiment
+
+    try:
+        record = run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except NasReproError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(format_run_rows(record))
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if not any(a.split("=")[0] in PASSTHROUGH_FLAGS for a in argv):
+        try:
+            validate_argv(argv)
+        except NasReproError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+    _app()
+
+
+if __name__ == "__main__":
+    main()

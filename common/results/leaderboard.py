@@ -1,0 +1,230 @@
+"""LEADERBOARD.md, generated from the published records and the committed run records.
+
+Per paper: each published number beside the reproduced mean +- std over all canonical runs
+of its experiment, the difference and whether it lies within the published band (the
+tolerance, else one published std). Then the common NAS-Bench-201 board (every method run on
+it, CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy, like the NB-201 paper's table) and
+a plot of it. Never hand-edited: ``nasrepro-leaderboard --check`` fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from common.results import published
+from common.results.record import load_records
+
+REPO_ROOT = published.REPO_ROOT
+NB201_BOARD = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
+NB201_TITLES = ("C10 valid", "C10 test", "C100 test", "IN16-120 test")
+
+
+def _stats(values: list[float]) -> tuple[float, float, int]:
+    arr = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    if arr.size == 0:
+        return math.nan, math.nan, 0
+    return float(arr.mean()), float(arr.std()), int(arr.size)
+
+
+def _pm(mean: float, std: float | None, n: int | None = None) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "—"
+    s = f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
+    return s + (f" (n={n})" if n else "")
+
+
+def aggregate(records: list[dict]) -> dict[str, dict]:
+    """Canonical records grouped by experiment: concatenated metric values and run facts."""
+    groups: dict[str, dict] = {}
+    for rec in records:
+        g = groups.setdefault(
+            rec["experiment"],
+            {"metrics": defaultdict(list), "seeds": [], "records": [], "paper": rec["paper"]},
+        )
+        for metric, values in rec["metrics"].items():
+            g["metrics"][metric].extend(values)
+        g["seeds"].append(rec["seed"])
+        g["records"].append(rec)
+    return groups
+
+
+def _facts(group: dict) -> str:
+    rec = group["records"][0]
+    proto = rec["protocol"]
+    runs = proto.get("num_searches")
+    seeds = ",".join(str(s) for s in sorted(group["seeds"]))
+    wall = sum(r["cost"]["wall_clock_s"] for r in group["records"])
+    commit = (rec.get("git_commit") or "unknown")[:8]
+    parts = [f"{rec['scale']} scale", f"seed {seeds}"]
+    if runs:
+        parts.append(f"{runs} searches/seed")
+    parts += [rec["data_variant"], f"{wall:.0f} s on {rec['device']}", f"commit {commit}"]
+    return "; ".join(parts)
+
+
+def comparison_rows(res: dict, group: dict | None) -> list[str]:
+    band = res.get("tolerance", res.get("std"))
+    pub = _pm(res["value"], res.get("std"), res.get("n"))
+    if group is None or not group["metrics"].get(res["metric"]):
+        return [f"| {res['dataset']} | {pub} | not run yet | | | |"]
+    mean, std, n = _stats(group["metrics"][res["metric"]])
+    diff = mean - res["value"]
+    inside = "yes" if abs(diff) <= band else "**no**"
+    return [f"| {res['dataset']} | {pub} | {_pm(mean, std, n)} | {diff:+.2f} | ±{band:.2f}: {inside} | {res['confidence']} |"]
+
+
+def paper_section(paper: str, groups: dict[str, dict]) -> list[str]:
+    rec = published.load_published(paper)
+    p = rec["paper"]
+    out = [f"### {p['title']} ({p['venue']} {p['year']}) — `reproductions/{paper}`", ""]
+    by_exp: dict[str, list[dict]] = defaultdict(list)
+    for res in rec["results"]:
+        by_exp[res["experiment"]].append(res)
+    for exp, results in by_exp.items():
+        group = groups.get(exp)
+        out.append(f"`nasrepro experiment={exp}`" + (f" — {_facts(group)}" if group else ""))
+        out.append("")
+        out.append("| metric | published | reproduced | Δ | within band | published number |")
+        out.append("|---|---|---|---|---|---|")
+        for res in results:
+            out += comparison_rows(res, group)
+        sources = sorted({f"{r['source']}, {r['where']}" for r in results})
+        out += ["", "Published numbers from: " + "; ".join(sources) + ".", ""]
+    return out
+
+
+def nb201_board(groups: dict[str, dict]) -> tuple[list[str], list[tuple[str, dict, dict]]]:
+    rows = []
+    for exp, group in sorted(groups.items()):
+        if group["records"][0]["config"].get("board") != "nb201":
+            continue
+        refs = {r["metric"]: r for r in published.results_for(exp)}
+        rows.append((exp, group, refs))
+    out = [
+        "| method (experiment) | " + " | ".join(f"{t} reproduced / published" for t in NB201_TITLES) + " |",
+        "|---|" + "---|" * len(NB201_TITLES),
+    ]
+    for exp, group, refs in rows:
+        cells = []
+        for metric in NB201_BOARD:
+            mean, std, n = _stats(group["metrics"].get(metric, []))
+            ref = refs.get(metric)
+            pub = _pm(ref["value"], ref.get("std")) if ref else "—"
+            cells.append(f"{_pm(mean, std)} / {pub}")
+        out.append(f"| {exp} (n={n}) | " + " | ".join(cells) + " |")
+    return out, rows
+
+
+def plot_nb201(rows: list[tuple[str, dict, dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, metric, title in zip(axes, NB201_BOARD[1:], NB201_TITLES[1:]):
+        for i, (exp, group, refs) in enumerate(rows):
+            mean, std, _ = _stats(group["metrics"].get(metric, []))
+            ax.errorbar(mean, i, xerr=std, fmt="o", color="C0", label="reproduced" if i == 0 else None)
+            if metric in refs:
+                ref = refs[metric]
+                ax.errorbar(ref["value"], i + 0.2, xerr=ref.get("std", 0), fmt="s", color="C1",
+                            label="published" if i == 0 else None)
+        ax.set_yticks(range(len(rows)), [r[0].split("_")[0] for r in rows] if ax is axes[0] else [])
+        ax.set_title(f"NAS-Bench-201 {title} (%)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def other_runs(groups: dict[str, dict]) -> list[str]:
+    """Canonical runs whose experiment reproduces no published number (e.g. reduced scale)."""
+    out = []
+    for exp, group in sorted(groups.items()):
+        if published.results_for(exp):
+            continue
+        metrics = ", ".join(f"{m} {_pm(*_stats(v))}" for m, v in group["metrics"].items())
+        out.append(f"| `{exp}` | {metrics} | {_facts(group)} |")
+    if out:
+        out = ["| experiment | final metrics (mean ± std) | run |", "|---|---|---|", *out]
+    return out
+
+
+def render(results_dir: Path) -> tuple[str, list]:
+    groups = aggregate(load_records(results_dir))
+    board, rows = nb201_board(groups)
+    lines = [
+        "# Leaderboard",
+        "",
+        "Generated by `nasrepro-leaderboard` from `reproductions/*/published.yaml` and the",
+        "run records in `results/`. Do not edit by hand; CI fails when it is stale.",
+        "",
+        "Reproduced: mean ± std (population std) over all canonical runs (n = runs or seeds).",
+        "Within band: |reproduced − published| ≤ the published tolerance (default one published std).",
+        "Published number: `verified` = read in the primary source; `secondary` = read in a paper",
+        "that copies it; `unverified` = a lead not yet checked against a source opened here.",
+        "",
+        "## NAS-Bench-201 (all methods, search on CIFAR-10)",
+        "",
+        *board,
+        "",
+        "![NAS-Bench-201 board](results/leaderboard_nb201.png)",
+        "",
+        "## Per paper",
+        "",
+    ]
+    for paper in published.list_papers():
+        lines += paper_section(paper, groups)
+    extra = other_runs(groups)
+    if extra:
+        lines += ["## Runs without a published counterpart", "", *extra, ""]
+    return "\n".join(lines).rstrip() + "\n", rows
+
+
+def format_run_rows(record: dict) -> str:
+    """What a run prints at its end: its leaderboard rows, published beside reproduced."""
+    group = aggregate([record])[record["experiment"]]
+    refs = published.results_for(record["experiment"])
+    lines = [f"\nLeaderboard rows of {record['experiment']} ({_facts(group)}):"]
+    if refs:
+        lines += ["| metric | published | reproduced | Δ | within band | published number |",
+                  "|---|---|---|---|---|---|"]
+        for res in refs:
+            lines += comparison_rows(res, group)
+    else:
+        lines += ["| metric | reproduced | published |", "|---|---|---|"]
+        for metric, values in record["metrics"].items():
+            lines.append(f"| {metric} | {_pm(*_stats(values))} | none for this experiment |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Regenerate LEADERBOARD.md from run records.")
+    ap.add_argument("--results", type=Path, default=REPO_ROOT / "results")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "LEADERBOARD.md")
+    ap.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
+    args = ap.parse_args(argv)
+    text, rows = render(args.results)
+    if args.check:
+        current = args.out.read_text() if args.out.exists() else ""
+        if current != text:
+            print(f"error: {args.out} is stale; run nasrepro-leaderboard", file=sys.stderr)
+            return 1
+        return 0
+    args.out.write_text(text)
+    plot_nb201(rows, args.results / "leaderboard_nb201.png")
+    print(f"wrote {args.out} and {args.results / 'leaderboard_nb201.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

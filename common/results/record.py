@@ -1,0 +1,113 @@
+"""Run records: one JSON file per run, the only input the leaderboard takes besides the
+published records. A record says what was measured and under which conditions (config, seed,
+commit, package versions, scale, data variant, protocol, wall-clock, device, peak memory).
+
+``metrics`` holds final numbers only (a retrained network's test accuracy, a found
+architecture's benchmark accuracy): lists of values, one per seed or per search run.
+Anything else (a supernet's accuracy, a search signal) goes to ``diagnostics``, which the
+leaderboard never shows as a result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+RECORD_SCHEMA = 1
+PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "timm", "wandb", "numpy", "nasrepro")
+
+
+@dataclass
+class RunResult:
+    """What a stage function returns to the runner."""
+
+    metrics: dict[str, list[float]]
+    data_variant: str
+    protocol: dict
+    diagnostics: dict = field(default_factory=dict)
+    cost: dict = field(default_factory=dict)  # e.g. simulated search seconds, queries, epochs
+
+
+def git_state(repo: Path) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout the code runs from; (None, None) outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return commit, bool(dirty)
+    except (OSError, subprocess.CalledProcessError):
+        return None, None
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def device_description() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def peak_memory_mb() -> dict[str, float]:
+    """Peak resident memory of this process (and GPU memory allocated by torch, if any)."""
+    import torch
+
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024**2  # ru_maxrss: KiB on Linux
+    out = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale}
+    if torch.cuda.is_available():
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write via a temporary file and rename, so no half-written record is ever visible."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=1, sort_keys=False, default=str)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def load_records(root: Path) -> list[dict]:
+    records = []
+    for path in sorted(Path(root).rglob("*.json")):
+        with open(path) as f:
+            rec = json.load(f)
+        if rec.get("schema") == RECORD_SCHEMA:
+            rec["_path"] = str(path)
+            records.append(rec)
+    return records

@@ -1,0 +1,80 @@
+"""Runs one experiment: calls its stage function, logs, and writes the run record.
+
+The record is written only after the stage returns, atomically: a run that fails writes
+nothing. A run prints the leaderboard rows it produced (published beside reproduced).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
+
+from common.results import published
+from common.results.logging import RunLogger
+from common.results.record import (
+    RECORD_SCHEMA,
+    RunResult,
+    device_description,
+    git_state,
+    now_iso,
+    package_versions,
+    peak_memory_mb,
+    write_json_atomic,
+)
+
+log = logging.getLogger(__name__)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
+    """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
+    seed_everything(cfg.seed)
+    refs = published.results_for(cfg.experiment_name)
+    logger = RunLogger(cfg, run_dir, refs)
+    start = time.perf_counter()
+    try:
+        result: RunResult = get_method(cfg.task)(cfg, logger)
+        wall = time.perf_counter() - start
+        commit, dirty = git_state(REPO_ROOT)
+        record = {
+            "schema": RECORD_SCHEMA,
+            "experiment": cfg.experiment_name,
+            "paper": cfg.paper,
+            "stage": cfg.stage,
+            "scale": cfg.scale,
+            "seed": cfg.seed,
+            "data_variant": result.data_variant,
+            "metrics": result.metrics,
+            "protocol": result.protocol,
+            "diagnostics": result.diagnostics,
+            "cost": {**result.cost, "wall_clock_s": wall, **peak_memory_mb()},
+            "device": device_description(),
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "packages": package_versions(),
+            "created": now_iso(),
+            "config": OmegaConf.to_container(cfg, resolve=True),
+        }
+        logger.summary(record)
+    finally:
+        logger.close()
+    write_json_atomic(run_dir / "record.json", record)
+    if cfg.record.canonical:
+        path = Path(cfg.record.results_dir) / cfg.paper / f"{cfg.experiment_name}__seed{cfg.seed}.json"
+        write_json_atomic(path, record)
+        log.info("canonical record written to %s", path)
+    return record

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real data folder that sits beside the repository (../shared/data).
+
+CI runs in a fresh clone with ``shared/`` next to it; where the folder is absent, tests that
+need it are skipped, never failed. Files are checked against ``SHA256SUMS`` before use, as
+shared/data/README.md asks.
+"""
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real-data folder; skips the test when it is not there."""
+    if not (SHARED_DATA / "SHA256SUMS").is_file():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA.resolve()}")
+    return SHARED_DATA.resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_file(shared_data: Path) -> Callable[[str], Path]:
+    """``shared_file(name)``: the path of a shared file whose checksum matches SHA256SUMS."""
+    sums = {}
+    for line in (shared_data / "SHA256SUMS").read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest
+    verified: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in verified:
+            path = shared_data / name
+            if not path.is_file():
+                pytest.skip(f"shared data file {path} not found")
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert digest == sums.get(name), f"{path} does not match SHA256SUMS"
+            verified[name] = path
+        return verified[name]
+
+    return get
