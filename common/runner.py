@@ -40,8 +40,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def quiet_libraries() -> None:
+    """Lightning's per-fit banners (GPU available, tips) would bury the run's own output."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
     """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
+    quiet_libraries()
     seed_everything(cfg.seed)
     refs = published.results_for(cfg.experiment_name)
     logger = RunLogger(cfg, run_dir, refs)

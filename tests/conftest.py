@@ -43,3 +43,16 @@ def shared_file(shared_data: Path) -> Callable[[str], Path]:
         return verified[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def nb201_table(shared_file: Callable[[str], Path]) -> Path:
+    return shared_file("nb201.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def nb201_bench(nb201_table: Path):
+    """The real NAS-Bench-201 table (all 15,625 architectures), loaded once per session."""
+    from common.benchmarks.nb201 import Nb201Benchmark
+
+    return Nb201Benchmark.from_csv(nb201_table)

@@ -69,7 +69,7 @@ def policy_gradient(logits: np.ndarray, action: np.ndarray, advantage: float) ->
 def reinforce(
     session: QuerySession,
     rng: random.Random,
-    learning_rate: float = 0.5,
+    learning_rate: float = 0.01,
     ema_momentum: float = 0.9,
     init_std: float = 1e-3,
 ) -> Nb201Arch:
@@ -80,7 +80,9 @@ def reinforce(
     best, best_reward = None, float("-inf")
     while True:
         probs = softmax(logits)
-        action = np.array([np_rng.choice(len(OPS), p=p) for p in probs])
+        cdf = probs.cumsum(axis=1)
+        cdf[:, -1] = 1.0  # one categorical draw per edge by inverse CDF; rounding goes to the last op
+        action = (cdf > np_rng.random((NUM_EDGES, 1))).argmax(axis=1)
         arch = Nb201Arch.from_indices(action.tolist())
         fits = session.fits(arch)
         reward = session.query(arch, enforce_budget=False)

@@ -1,0 +1,204 @@
+"""Candidate operations of the DARTS cell search space (Liu, Simonyan & Yang, ICLR 2019,
+Sect. 3.1.1; authors' code: github.com/quark0/darts ``cnn/operations.py`` @ f276dd3).
+
+Every op maps ``C`` channels to ``C`` channels; with ``stride=2`` (the edges leaving the two
+input nodes of a reduction cell) it also halves the resolution. The choices that change
+parameter counts or outputs follow the authors' code:
+
+- convolutions are bias-free and ordered ReLU -> conv -> BN;
+- ``sep_conv_KxK`` is the separable convolution applied twice (ReLU, depthwise KxK, pointwise
+  1x1, BN, twice), the first depthwise conv carrying the stride, as in NASNet;
+- ``dil_conv_KxK`` is a single ReLU, depthwise KxK with dilation 2, pointwise 1x1, BN;
+- ``avg_pool_3x3`` averages over real pixels only (``count_include_pad=False``);
+- ``skip_connect`` is the identity, or ``FactorizedReduce`` (two offset 1x1 stride-2 convs,
+  concatenated, then BN) where it must reduce;
+- ``none`` is a zero tensor of the output's shape (strided when the edge reduces).
+
+Module and attribute names follow the authors' code too, so that state dicts (e.g. the released
+``cifar10_model.pt``) use the same parameter names.
+
+``sep_conv_7x7`` and ``conv_7x1_1x7`` are not in the search space (``PRIMITIVES``); the
+authors' code defines them to train the NASNet-A and AmoebaNet-A cells re-encoded as
+genotypes, and so does ``OPS`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from common.errors import choices_error
+from common.spaces.darts.genotype import ALL_OPS
+
+
+class Zero(nn.Module):
+    """The ``none`` op: zeros shaped like the op's output. It reads only the input's shape."""
+
+    def __init__(self, stride: int = 1) -> None:
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # ``mul(0.0)`` as in the authors' code: shape, dtype, device and autograd graph kept.
+        if self.stride == 1:
+            return x.mul(0.0)
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
+class ReLUConvBN(nn.Module):
+    """ReLU -> conv (no bias) -> BN; the 1x1 version preprocesses the cell inputs."""
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel_size: int,
+        stride: int,
+        padding: int,
+        affine: bool = True,
+    ) -> None:
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class DilConv(nn.Module):
+    """ReLU -> depthwise KxK conv with dilation -> pointwise 1x1 conv -> BN."""
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel_size: int,
+        stride: int,
+        padding: int,
+        dilation: int,
+        affine: bool = True,
+    ) -> None:
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(
+                c_in,
+                c_in,
+                kernel_size,
+                stride=stride,
+                padding=padding,
+                dilation=dilation,
+                groups=c_in,
+                bias=False,
+            ),
+            nn.Conv2d(c_in, c_out, kernel_size=1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class SepConv(nn.Module):
+    """Two stacked ReLU -> depthwise KxK -> pointwise 1x1 -> BN blocks; only the first
+    depthwise conv is strided."""
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel_size: int,
+        stride: int,
+        padding: int,
+        affine: bool = True,
+    ) -> None:
+        super().__init__()
+        # One flat Sequential, so parameter names match the authors' checkpoints.
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(
+                c_in, c_in, kernel_size, stride=stride, padding=padding, groups=c_in, bias=False
+            ),
+            nn.Conv2d(c_in, c_in, kernel_size=1, bias=False),
+            nn.BatchNorm2d(c_in, affine=affine),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel_size, stride=1, padding=padding, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, kernel_size=1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the resolution without losing every other pixel: ReLU, then two 1x1 stride-2
+    convs, the second on the input shifted by one pixel, concatenated (``c_out/2`` channels
+    each), then BN."""
+
+    def __init__(self, c_in: int, c_out: int, affine: bool = True) -> None:
+        super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, {c_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+
+
+class Conv7x1_1x7(nn.Module):  # noqa: N801  (the op's name in the genotypes)
+    """ReLU -> 1x7 conv -> 7x1 conv -> BN; the stride is split over the two convs."""
+
+    def __init__(self, c: int, stride: int, affine: bool = True) -> None:
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c, c, (1, 7), stride=(1, stride), padding=(0, 3), bias=False),
+            nn.Conv2d(c, c, (7, 1), stride=(stride, 1), padding=(3, 0), bias=False),
+            nn.BatchNorm2d(c, affine=affine),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+OpFactory = Callable[[int, int, bool], nn.Module]
+
+# Keys are exactly ``genotype.ALL_OPS``; each factory takes (channels, stride, affine).
+OPS: dict[str, OpFactory] = {
+    "none": lambda c, stride, affine: Zero(stride),
+    "max_pool_3x3": lambda c, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1),
+    "avg_pool_3x3": lambda c, stride, affine: nn.AvgPool2d(
+        3, stride=stride, padding=1, count_include_pad=False
+    ),
+    "skip_connect": lambda c, stride, affine: (
+        nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine=affine)
+    ),
+    "sep_conv_3x3": lambda c, stride, affine: SepConv(c, c, 3, stride, 1, affine=affine),
+    "sep_conv_5x5": lambda c, stride, affine: SepConv(c, c, 5, stride, 2, affine=affine),
+    # Dilation 2: a 3x3 kernel sees 5x5, a 5x5 kernel sees 9x9; padding keeps the size.
+    "dil_conv_3x3": lambda c, stride, affine: DilConv(c, c, 3, stride, 2, 2, affine=affine),
+    "dil_conv_5x5": lambda c, stride, affine: DilConv(c, c, 5, stride, 4, 2, affine=affine),
+    "sep_conv_7x7": lambda c, stride, affine: SepConv(c, c, 7, stride, 3, affine=affine),
+    "conv_7x1_1x7": lambda c, stride, affine: Conv7x1_1x7(c, stride, affine=affine),
+}
+assert tuple(OPS) == ALL_OPS, "OPS must list genotype.ALL_OPS in the same order"
+
+
+def make_op(name: str, channels: int, stride: int = 1, affine: bool = True) -> nn.Module:
+    """Build one edge op by name. The search network uses ``affine=False`` (DARTS App. A.1.1),
+    the networks trained from a genotype ``affine=True``."""
+    if name not in OPS:
+        raise choices_error("DARTS op", name, ALL_OPS)
+    if stride not in (1, 2):
+        raise ValueError(f"DARTS ops take stride 1 or 2, got {stride}")
+    return OPS[name](channels, stride, affine)
