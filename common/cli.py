@@ -46,22 +46,24 @@ def _first_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _check_groups(overrides: list[str]) -> None:
+    """A config-group choice (data=..., benchmark=...) must name a file of that group."""
+    for arg in overrides:
+        key, _, value = arg.lstrip("+~").partition("=")
+        group = key.split("@")[0]
+        if (CONF_DIR / group).is_dir() and value not in ("null", "") and "," not in value:
+            if value not in config_options(group):
+                raise choices_error(group, value, config_options(group))
+
+
 def _compose(overrides: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
-    from hydra.errors import MissingConfigException
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         try:
             return compose(config_name="config", overrides=overrides)
-        except MissingConfigException as e:
-            group = (e.config_name or "").split("/")[0] if e.config_name else None
-            for arg in overrides:
-                key, _, value = arg.lstrip("+~").partition("=")
-                if key == group or (group and key.endswith("/" + group)):
-                    raise choices_error(group, value, config_options(group)) from e
-            raise NasReproError(str(e).splitlines()[0]) from e
-        except Exception as e:
-            raise NasReproError(str(e).splitlines()[0]) from e
+        except Exception as e:  # hydra's messages run over several lines: keep the first
+            raise NasReproError(str(e).strip().splitlines()[0]) from e
 
 
 def _check_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> None:
@@ -95,9 +97,19 @@ def validate_argv(argv: list[str]) -> None:
         )
     if exp[0] not in config_options("experiment"):
         raise choices_error("experiment", exp[0], config_options("experiment"))
+    _check_groups(overrides)
     cfg = _compose(overrides)
     base = _compose([f"experiment={exp[0]}"])
     _check_types(base, cfg, overrides)
+
+
+def _user_error(exc: BaseException) -> NasReproError | None:
+    """The NasReproError behind ``exc`` (hydra's instantiate wraps what it raises), if any."""
+    while exc is not None:
+        if isinstance(exc, NasReproError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -109,8 +121,11 @@ def _app(cfg: DictConfig) -> None:
 
     try:
         record = run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except NasReproError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except Exception as e:
+        user_error = _user_error(e)
+        if user_error is None:
+            raise
+        print(f"error: {user_error}", file=sys.stderr)
         sys.exit(2)
     print(format_run_rows(record))
 

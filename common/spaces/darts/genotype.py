@@ -89,9 +89,7 @@ def _check_cell(
 ) -> None:
     """Structure of one cell: pairs per node, known ops, inputs that exist, valid concat."""
     if not entries or len(entries) % 2:
-        raise _error(
-            f"{name} must list 2 (op, input) entries per node, got {len(entries)} entries"
-        )
+        raise _error(f"{name} must list 2 (op, input) entries per node, got {len(entries)} entries")
     for k, (op, inp) in enumerate(entries):
         if op not in ops:
             raise _error(f"unknown op {op!r} in {name}[{k}]; valid: {', '.join(ops)}")
@@ -192,11 +190,13 @@ class Genotype:
         if not isinstance(call, ast.Call) or len(call.args) + len(call.keywords) != 4:
             raise _error(f"Genotype(...) must have the 4 fields {', '.join(FIELDS)}")
         values: dict[str, Any] = {}
-        for field, node in zip(FIELDS, call.args):
+        for field, node in zip(FIELDS, call.args, strict=False):  # fewer positionals is fine
             values[field] = _literal(field, node)
         for kw in call.keywords:
             if kw.arg not in FIELDS or kw.arg in values:
-                raise _error(f"unexpected or repeated field {kw.arg!r}; fields: {', '.join(FIELDS)}")
+                raise _error(
+                    f"unexpected or repeated field {kw.arg!r}; fields: {', '.join(FIELDS)}"
+                )
             values[kw.arg] = _literal(kw.arg, kw.value)
         return cls.from_dict(values, steps=steps, ops=ops)
 

@@ -106,9 +106,10 @@ class AuxiliaryHeadCIFAR(nn.Module):
 
 
 class AuxiliaryHeadImageNet(nn.Module):
-    """Auxiliary classifier on the 14x14 map. The code leaves out the BN after the 2x2 conv
-    ("omitted in my earlier implementation due to a typo", kept out for the paper's results);
-    so does this one."""
+    """Auxiliary classifier after the second reduction cell, on a 7x7 map for 224x224 inputs
+    (the code's comment says 14x14; 7x7 pooled 5/2 gives the 2x2 the 2x2 conv needs). The code
+    leaves out the BN after the 2x2 conv ("omitted in my earlier implementation due to a
+    typo", kept out for the paper's results); so does this one."""
 
     def __init__(self, c: int, num_classes: int) -> None:
         super().__init__()

@@ -106,9 +106,7 @@ class SearchCell(nn.Module):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(self._steps):
-            s = sum(
-                self._ops[offset + j](h, weights[offset + j]) for j, h in enumerate(states)
-            )
+            s = sum(self._ops[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
             offset += len(states)
             states.append(s)  # type: ignore[arg-type]
         return torch.cat(states[-self._multiplier :], dim=1)

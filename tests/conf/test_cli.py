@@ -1,0 +1,66 @@
+"""Bad input: one line on stderr naming what was wrong (and the valid choices), exit 2, and
+no record written. Also the help text lists the experiments."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def nasrepro(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "common.cli", *args, "logger=none"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["experiment=rea_nb201"], "unknown experiment 'rea_nb201'; valid: "),
+        ([], "no experiment given"),
+        (["experiment=regularized-evolution_nb201_cifar10", "seed=abc"], "seed takes a int"),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "protocol.num_runs=1.5"],
+            "protocol.num_runs takes a int",
+        ),
+        (["experiment=regularized-evolution_nb201_cifar10", "benchmark=nb101"], "unknown benchmark 'nb101'; valid: nb201"),
+        (["experiment=random-search_nb201-space_digits_reduced", "data=mnist"], "unknown data 'mnist'; valid: cifar10,"),
+        (["experiment=regularized-evolution_nb201_cifar10", "sed=3"], "Could not override 'sed'"),
+        (["experiment=regularized-evolution_nb201_cifar10", "seed=[1"], "malformed override 'seed=[1'"),
+    ],
+)
+def test_bad_overrides_fail_in_one_line(tmp_path, args, message):
+    out = nasrepro(*args, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert message in lines[0]
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "results").exists()
+
+
+def test_missing_benchmark_file_fails_in_one_line_without_a_record(tmp_path):
+    out = nasrepro(
+        "experiment=regularized-evolution_nb201_cifar10", f"data_root={tmp_path}/nowhere", cwd=tmp_path
+    )
+    assert out.returncode == 2
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: NAS-Bench-201 table not found at") and "nb201_convert.py" in last
+    assert not list(tmp_path.rglob("record.json"))
+
+
+def test_help_lists_experiments(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "common.cli", "--help"], cwd=tmp_path, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+    )
+    assert out.returncode == 0
+    assert "regularized-evolution_nb201_cifar10" in out.stdout
+    assert "random-search_nb201-space_digits_reduced" in out.stdout
