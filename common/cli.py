@@ -18,7 +18,16 @@ from common.errors import NasReproError, choices_error
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO_ROOT / "conf"
-PASSTHROUGH_FLAGS = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion")
+PASSTHROUGH_FLAGS = (
+    "-h",
+    "--help",
+    "--hydra-help",
+    "--info",
+    "-i",
+    "--cfg",
+    "-c",
+    "--shell-completion",
+)
 
 
 def config_options(group: str) -> list[str]:
@@ -90,7 +99,11 @@ def _check_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> Non
 
 def validate_argv(argv: list[str]) -> None:
     overrides = _first_values(argv)
-    exp = [a.partition("=")[2] for a in overrides if a.partition("=")[0] in ("experiment", "+experiment")]
+    exp = [
+        a.partition("=")[2]
+        for a in overrides
+        if a.partition("=")[0] in ("experiment", "+experiment")
+    ]
     if not exp:
         raise NasReproError(
             f"no experiment given: nasrepro experiment=<name>; valid: {', '.join(config_options('experiment'))}"

@@ -42,6 +42,8 @@ def seed_everything(seed: int) -> None:
 
 def quiet_libraries() -> None:
     """Lightning's per-fit banners (GPU available, tips) would bury the run's own output."""
+    import lightning  # noqa: F401  (its import sets these levels; set ours after it)
+
     for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -49,6 +51,10 @@ def quiet_libraries() -> None:
 def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
     """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
     quiet_libraries()
+    if cfg.torch_threads:
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
     seed_everything(cfg.seed)
     refs = published.results_for(cfg.experiment_name)
     logger = RunLogger(cfg, run_dir, refs)
@@ -81,7 +87,9 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         logger.close()
     write_json_atomic(run_dir / "record.json", record)
     if cfg.record.canonical:
-        path = Path(cfg.record.results_dir) / cfg.paper / f"{cfg.experiment_name}__seed{cfg.seed}.json"
+        path = (
+            Path(cfg.record.results_dir) / cfg.paper / f"{cfg.experiment_name}__seed{cfg.seed}.json"
+        )
         write_json_atomic(path, record)
         log.info("canonical record written to %s", path)
     return record

@@ -77,13 +77,17 @@ def sha256_of(path: Path) -> str:
 class Nb201Benchmark:
     """All 15,625 NB-201 results, read from the compact CSV table."""
 
-    def __init__(self, columns: dict[str, np.ndarray], bench_index: np.ndarray, source: str) -> None:
+    def __init__(
+        self, columns: dict[str, np.ndarray], bench_index: np.ndarray, source: str
+    ) -> None:
         self.columns = columns
         self.bench_index = bench_index  # NB-201 / NATS-Bench topology index, per arch code
         self.source = source
 
     @classmethod
-    def from_csv(cls, path: str | Path, sha256: str | None = COMPACT_TABLE_SHA256) -> Nb201Benchmark:
+    def from_csv(
+        cls, path: str | Path, sha256: str | None = COMPACT_TABLE_SHA256
+    ) -> Nb201Benchmark:
         """Load the compact table; check its checksum; fail in one line on a missing/corrupt file."""
         import pandas as pd
 
@@ -109,7 +113,9 @@ class Nb201Benchmark:
         if len(set(codes.tolist())) != NUM_ARCHS:
             raise NasReproError(f"NAS-Bench-201 table {path} has duplicate architectures")
         order = np.argsort(codes)
-        columns = {c: df[c].to_numpy(dtype=np.float64)[order] for c in (*ACC_COLUMNS, *OTHER_COLUMNS)}
+        columns = {
+            c: df[c].to_numpy(dtype=np.float64)[order] for c in (*ACC_COLUMNS, *OTHER_COLUMNS)
+        }
         return cls(columns, df["index"].to_numpy()[order], source=str(path))
 
     def value(self, arch: Nb201Arch, column: str) -> float:

@@ -24,8 +24,7 @@ def repository_bibtex() -> str:
         f"  title   = {{{cff['title']}}},\n"
         f"  author  = {{{authors}}},\n"
         f"  version = {{{cff['version']}}},\n"
-        f"  year    = {{{str(cff['date-released'])[:4]}}},\n"
-        f"  url     = {{{cff['repository-code']}}}\n"
+        f"  year    = {{{str(cff['date-released'])[:4]}}}\n"
         "}"
     )
 
@@ -39,7 +38,9 @@ def paper_bibtex(paper: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Print BibTeX for a paper or for this repository.")
-    ap.add_argument("what", nargs="?", default="repo", help="repo (default), all, or a paper folder")
+    ap.add_argument(
+        "what", nargs="?", default="repo", help="repo (default), all, or a paper folder"
+    )
     args = ap.parse_args(argv)
     try:
         if args.what == "repo":

@@ -76,7 +76,9 @@ def comparison_rows(res: dict, group: dict | None) -> list[str]:
     mean, std, n = _stats(group["metrics"][res["metric"]])
     diff = mean - res["value"]
     inside = "yes" if abs(diff) <= band else "**no**"
-    return [f"| {res['dataset']} | {pub} | {_pm(mean, std, n)} | {diff:+.2f} | ±{band:.2f}: {inside} | {res['confidence']} |"]
+    return [
+        f"| {res['dataset']} | {pub} | {_pm(mean, std, n)} | {diff:+.2f} | ±{band:.2f}: {inside} | {res['confidence']} |"
+    ]
 
 
 def paper_section(paper: str, groups: dict[str, dict]) -> list[str]:
@@ -85,7 +87,8 @@ def paper_section(paper: str, groups: dict[str, dict]) -> list[str]:
     out = [f"### {p['title']} ({p['venue']} {p['year']}) — `reproductions/{paper}`", ""]
     by_exp: dict[str, list[dict]] = defaultdict(list)
     for res in rec["results"]:
-        by_exp[res["experiment"]].append(res)
+        for exp in res["experiments"]:
+            by_exp[exp].append(res)
     for exp, results in by_exp.items():
         group = groups.get(exp)
         out.append(f"`nasrepro experiment={exp}`" + (f" — {_facts(group)}" if group else ""))
@@ -107,7 +110,9 @@ def nb201_board(groups: dict[str, dict]) -> tuple[list[str], list[tuple[str, dic
         refs = {r["metric"]: r for r in published.results_for(exp)}
         rows.append((exp, group, refs))
     out = [
-        "| method (experiment) | " + " | ".join(f"{t} reproduced / published" for t in NB201_TITLES) + " |",
+        "| method (experiment) | "
+        + " | ".join(f"{t} reproduced / published" for t in NB201_TITLES)
+        + " |",
         "|---|" + "---|" * len(NB201_TITLES),
     ]
     for exp, group, refs in rows:
@@ -131,11 +136,19 @@ def plot_nb201(rows: list[tuple[str, dict, dict]], path: Path) -> None:
     for ax, metric, title in zip(axes, NB201_BOARD[1:], NB201_TITLES[1:]):
         for i, (exp, group, refs) in enumerate(rows):
             mean, std, _ = _stats(group["metrics"].get(metric, []))
-            ax.errorbar(mean, i, xerr=std, fmt="o", color="C0", label="reproduced" if i == 0 else None)
+            ax.errorbar(
+                mean, i, xerr=std, fmt="o", color="C0", label="reproduced" if i == 0 else None
+            )
             if metric in refs:
                 ref = refs[metric]
-                ax.errorbar(ref["value"], i + 0.2, xerr=ref.get("std", 0), fmt="s", color="C1",
-                            label="published" if i == 0 else None)
+                ax.errorbar(
+                    ref["value"],
+                    i + 0.2,
+                    xerr=ref.get("std", 0),
+                    fmt="s",
+                    color="C1",
+                    label="published" if i == 0 else None,
+                )
         ax.set_yticks(range(len(rows)), [r[0].split("_")[0] for r in rows] if ax is axes[0] else [])
         ax.set_title(f"NAS-Bench-201 {title} (%)")
         ax.grid(alpha=0.3)
@@ -196,8 +209,10 @@ def format_run_rows(record: dict) -> str:
     refs = published.results_for(record["experiment"])
     lines = [f"\nLeaderboard rows of {record['experiment']} ({_facts(group)}):"]
     if refs:
-        lines += ["| metric | published | reproduced | Δ | within band | published number |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "| metric | published | reproduced | Δ | within band | published number |",
+            "|---|---|---|---|---|---|",
+        ]
         for res in refs:
             lines += comparison_rows(res, group)
     else:

@@ -39,6 +39,9 @@ def load_published(paper: str) -> dict:
     with open(path) as f:
         record = yaml.safe_load(f)
     validate(record, path)
+    for res in record["results"]:  # one number may be reproduced by several experiments
+        exps = res["experiment"]
+        res["experiments"] = [exps] if isinstance(exps, str) else list(exps)
     record["name"] = paper
     return record
 
@@ -57,11 +60,18 @@ def validate(record: dict, path: Path | str = "<published>") -> None:
             raise NasReproError(f"{path}: duplicate result id {res['id']!r}")
         ids.add(res["id"])
         if res["confidence"] not in CONFIDENCE:
-            raise NasReproError(f"{path}: result {res['id']!r} confidence must be one of {CONFIDENCE}")
+            raise NasReproError(
+                f"{path}: result {res['id']!r} confidence must be one of {CONFIDENCE}"
+            )
         if "tolerance" not in res and "std" not in res:
             raise NasReproError(f"{path}: result {res['id']!r} needs a std or a tolerance")
-        if res["source"] not in record.get("sources", {}) and res["source"] != record["paper"]["key"]:
-            raise NasReproError(f"{path}: result {res['id']!r} cites unknown source {res['source']!r}")
+        if (
+            res["source"] not in record.get("sources", {})
+            and res["source"] != record["paper"]["key"]
+        ):
+            raise NasReproError(
+                f"{path}: result {res['id']!r} cites unknown source {res['source']!r}"
+            )
 
 
 def results_for(experiment: str) -> list[dict]:
@@ -69,6 +79,6 @@ def results_for(experiment: str) -> list[dict]:
     out = []
     for paper in list_papers():
         for res in load_published(paper)["results"]:
-            if res["experiment"] == experiment:
+            if experiment in res["experiments"]:
                 out.append(res)
     return out

@@ -99,7 +99,7 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def load_records(root: Path) -> list[dict]:

@@ -50,8 +50,7 @@ def on_rectifier_outputs(
     implementations: their units do not count.
     """
     handles = [
-        m.register_forward_hook(lambda mod, _inp, out: fn(mod, out))
-        for m in rectifier_modules(net)
+        m.register_forward_hook(lambda mod, _inp, out: fn(mod, out)) for m in rectifier_modules(net)
     ]
     try:
         yield len(handles)

@@ -44,7 +44,7 @@ def hamming_kernel(net: nn.Module, inputs: torch.Tensor, train_mode: bool = True
 
 
 def logdet_score(kernel: np.ndarray) -> float:
-    """``log |det K|`` as the official ``hooklogdet`` (``np.linalg.slogdet``); ``-inf`` when singular."""
+    """``log |det K|`` as the official ``hooklogdet`` (``slogdet``); ``-inf`` if singular."""
     _sign, logdet = np.linalg.slogdet(kernel)
     return float(logdet)
 

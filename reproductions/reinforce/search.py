@@ -81,7 +81,9 @@ def reinforce(
     while True:
         probs = softmax(logits)
         cdf = probs.cumsum(axis=1)
-        cdf[:, -1] = 1.0  # one categorical draw per edge by inverse CDF; rounding goes to the last op
+        cdf[:, -1] = (
+            1.0  # one categorical draw per edge by inverse CDF; rounding goes to the last op
+        )
         action = (cdf > np_rng.random((NUM_EDGES, 1))).argmax(axis=1)
         arch = Nb201Arch.from_indices(action.tolist())
         fits = session.fits(arch)

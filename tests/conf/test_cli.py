@@ -31,10 +31,19 @@ def nasrepro(*args, cwd):
             ["experiment=regularized-evolution_nb201_cifar10", "protocol.num_runs=1.5"],
             "protocol.num_runs takes a int",
         ),
-        (["experiment=regularized-evolution_nb201_cifar10", "benchmark=nb101"], "unknown benchmark 'nb101'; valid: nb201"),
-        (["experiment=random-search_nb201-space_digits_reduced", "data=mnist"], "unknown data 'mnist'; valid: cifar10,"),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "benchmark=nb101"],
+            "unknown benchmark 'nb101'; valid: nb201",
+        ),
+        (
+            ["experiment=random-search_nb201-space_digits_reduced", "data=mnist"],
+            "unknown data 'mnist'; valid: cifar10,",
+        ),
         (["experiment=regularized-evolution_nb201_cifar10", "sed=3"], "Could not override 'sed'"),
-        (["experiment=regularized-evolution_nb201_cifar10", "seed=[1"], "malformed override 'seed=[1'"),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "seed=[1"],
+            "malformed override 'seed=[1'",
+        ),
     ],
 )
 def test_bad_overrides_fail_in_one_line(tmp_path, args, message):
@@ -48,7 +57,9 @@ def test_bad_overrides_fail_in_one_line(tmp_path, args, message):
 
 def test_missing_benchmark_file_fails_in_one_line_without_a_record(tmp_path):
     out = nasrepro(
-        "experiment=regularized-evolution_nb201_cifar10", f"data_root={tmp_path}/nowhere", cwd=tmp_path
+        "experiment=regularized-evolution_nb201_cifar10",
+        f"data_root={tmp_path}/nowhere",
+        cwd=tmp_path,
     )
     assert out.returncode == 2
     last = out.stderr.strip().splitlines()[-1]
@@ -58,7 +69,10 @@ def test_missing_benchmark_file_fails_in_one_line_without_a_record(tmp_path):
 
 def test_help_lists_experiments(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "common.cli", "--help"], cwd=tmp_path, capture_output=True, text=True,
+        [sys.executable, "-m", "common.cli", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
     )
     assert out.returncode == 0

@@ -10,7 +10,7 @@ import torch
 from scipy import stats
 
 from common.search.nb201_protocol import Nb201Protocol, run_protocol
-from common.spaces.nb201.arch import NUM_EDGES, OPS, Nb201Arch
+from common.spaces.nb201.arch import NUM_EDGES, OPS
 from reproductions.random_search.search import random_search
 from reproductions.regularized_evolution.search import regularized_evolution
 from reproductions.reinforce.search import Adam, EmaBaseline, policy_gradient, reinforce
@@ -136,5 +136,7 @@ def test_equal_budgets(runs, nb201_bench):
 def test_beats_random_search(runs, method):
     # On the search signal's own split (validation), and on the test split it is reported on.
     for column in ("cifar10_valid", "cifar10_test"):
-        p = stats.mannwhitneyu(runs[method][column], runs["rs"][column], alternative="greater").pvalue
+        p = stats.mannwhitneyu(
+            runs[method][column], runs["rs"][column], alternative="greater"
+        ).pvalue
         assert p < 0.01, (method, column, p)

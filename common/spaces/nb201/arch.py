@@ -47,7 +47,9 @@ class Nb201Arch:
         """Parse the official arch string; errors name the node and token that is wrong."""
         s = text.strip()
         if not (s.startswith("|") and s.endswith("|")):
-            raise NasReproError(f"malformed NB-201 arch string {text!r}: must start and end with '|'")
+            raise NasReproError(
+                f"malformed NB-201 arch string {text!r}: must start and end with '|'"
+            )
         nodes = s.split("+")
         if len(nodes) != NUM_NODES - 1:
             raise NasReproError(

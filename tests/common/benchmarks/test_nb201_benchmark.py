@@ -48,7 +48,9 @@ def test_session_counts_queries_and_enforces_the_budget(nb201_bench):
 
 
 def test_unknown_column_lists_choices(nb201_bench):
-    with pytest.raises(NasReproError, match="unknown NB-201 column 'cifar10_tset'; valid: .*cifar10_test"):
+    with pytest.raises(
+        NasReproError, match="unknown NB-201 column 'cifar10_tset'; valid: .*cifar10_test"
+    ):
         nb201_bench.value(Nb201Arch(("none",) * 6), "cifar10_tset")
 
 

@@ -59,7 +59,14 @@ def test_mutation_changes_exactly_one_edge_with_the_official_edge_distribution()
         assert len(diff) == 1 and child.ops[diff[0]] in OPS
         edges[EDGES[diff[0]]] += 1
     # node uniform, then input uniform: 1<-0 p=1/3, node 2 edges 1/6 each, node 3 edges 1/9 each
-    expected = {(1, 0): 1 / 3, (2, 0): 1 / 6, (2, 1): 1 / 6, (3, 0): 1 / 9, (3, 1): 1 / 9, (3, 2): 1 / 9}
+    expected = {
+        (1, 0): 1 / 3,
+        (2, 0): 1 / 6,
+        (2, 1): 1 / 6,
+        (3, 0): 1 / 9,
+        (3, 1): 1 / 9,
+        (3, 2): 1 / 9,
+    }
     for edge, p in expected.items():
         assert abs(edges[edge] / 18000 - p) < 0.015, (edge, edges[edge])
 

@@ -1,0 +1,152 @@
+"""Mini-batches for training-free scores, drawn from an image set the way each paper's data
+loader draws them: random training images (a shuffled loader's first batch), with or without
+the NB-201/DARTS augmentation, normalised with the statistics that paper's code uses; and
+TE-NAS's random single-channel crops for counting linear regions.
+
+Images come from the project's data modules (here the CIFAR-10 JPEG copy), as uint8 arrays;
+all transforms are done here on whole batches, seeded by a ``numpy`` generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.errors import NasReproError
+
+# CIFAR-10 statistics of the xautodl loaders that NASWOT (datasets/get_dataset_with_transform.py)
+# and TE-NAS (lib/datasets/get_dataset_with_transform.py) both use.
+CIFAR10_MEAN_XAUTODL = tuple(x / 255 for x in (125.3, 123.0, 113.9))
+CIFAR10_STD_XAUTODL = tuple(x / 255 for x in (63.0, 62.1, 66.7))
+# zero-cost-nas foresight/dataset.py get_cifar_dataloaders (the widespread "0.2023" std).
+CIFAR10_MEAN_ZC = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD_ZC = (0.2023, 0.1994, 0.2010)
+
+
+@dataclass(frozen=True)
+class ImagePool:
+    """uint8 training images (N, H, W, C) and labels, plus where they came from."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    data_variant: str
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(
+        self,
+        rng: np.random.Generator,
+        size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        augment: bool = False,
+        padding: int = 4,
+        device: str | torch.device = "cpu",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``size`` distinct random images, float NCHW normalised; labels int64.
+
+        ``augment``: zero-padded random crop (``padding``) and horizontal flip, as
+        ``RandomCrop(32, padding=4)`` + ``RandomHorizontalFlip`` on the [0, 1] image.
+        """
+        idx = rng.choice(len(self), size=size, replace=False)
+        x = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float().div_(255.0)
+        if augment:
+            x = random_crop_flip(x, rng, padding)
+        x = normalize(x, mean, std)
+        y = torch.from_numpy(self.labels[idx].astype(np.int64))
+        return x.to(device), y.to(device)
+
+    def crops(
+        self,
+        rng: np.random.Generator,
+        count: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        size: int = 3,
+        channels: int = 1,
+        device: str | torch.device = "cpu",
+    ) -> torch.Tensor:
+        """TE-NAS's linear-region inputs: per sample a random image, a random ``size`` x
+        ``size`` crop (``RandomCrop(size, padding=0)``), normalisation, then ``channels``
+        channels picked at random in increasing order (``RandChannel``)."""
+        n, h, w, c = self.images.shape
+        idx = rng.integers(0, n, count)
+        top = rng.integers(0, h - size + 1, count)
+        left = rng.integers(0, w - size + 1, count)
+        rows = top[:, None] + np.arange(size)[None, :]
+        cols = left[:, None] + np.arange(size)[None, :]
+        patches = self.images[idx[:, None, None], rows[:, :, None], cols[:, None, :]]
+        x = torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
+        x = normalize(x, mean, std)
+        pick = np.sort(np.argsort(rng.random((count, c)), axis=1)[:, :channels], axis=1)
+        x = torch.gather(x, 1, torch.from_numpy(pick)[:, :, None, None].expand(-1, -1, size, size))
+        return x.to(device)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto``: the first CUDA device if there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - m) / s
+
+
+def random_crop_flip(x: torch.Tensor, rng: np.random.Generator, padding: int) -> torch.Tensor:
+    """Per image: zero-pad by ``padding``, crop back at a random offset, flip with p = 1/2."""
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding,) * 4)
+    dy = rng.integers(0, 2 * padding + 1, n)
+    dx = rng.integers(0, 2 * padding + 1, n)
+    flip = rng.random(n) < 0.5
+    out = torch.empty_like(x)
+    for i in range(n):
+        crop = padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w]
+        out[i] = crop.flip(-1) if flip[i] else crop
+    return out
+
+
+def load_image_pool(
+    path: str | Path, cache_dir: str | Path = "~/.cache/nasrepro/data"
+) -> ImagePool:
+    """The training images of a CIFAR-10 JPEG-copy file, through the project's data modules.
+
+    ``cifar10_yoongikim_jpegq75_small.npz``: the decoded 5,000-image subset;
+    ``cifar10_yoongikim_jpeg_bytes.npz``: all 50,000 training JPEGs (decoded once, cached).
+    """
+    from common.data.cifar10_jpeg import (
+        BYTES_FILE,
+        SMALL_FILE,
+        CIFAR10JpegDataModule,
+        CIFAR10JpegSmallDataModule,
+    )
+
+    path = Path(path).expanduser()
+    kwargs = {"root": path.parent, "split": "full", "val_fraction": 0.0, "augment": False}
+    if path.name == SMALL_FILE:
+        dm = CIFAR10JpegSmallDataModule(**kwargs)
+    elif path.name == BYTES_FILE:
+        dm = CIFAR10JpegDataModule(cache_dir=cache_dir, **kwargs)
+    else:
+        raise NasReproError(
+            f"unsupported image file {path.name!r} for training-free scores; use {SMALL_FILE} "
+            f"or {BYTES_FILE} (shared/data/README.md)"
+        )
+    dm.setup()
+    train = dm.train_set
+    return ImagePool(
+        np.ascontiguousarray(train.raw_images),
+        train.raw_labels.astype(np.int64),
+        data_variant=f"CIFAR-10 JPEG copy ({dm.data_variant}, {len(train)} training images)",
+        source=str(path),
+    )

@@ -1,0 +1,64 @@
+"""NASWOT search (Mellor, Turner, Storkey, Crowley, ICML 2021, Sect. 4, Algorithm 1;
+official code: BayesWatch/nas-without-training @b3a82a6, search.py).
+
+One run: draw one mini-batch of training images, sample N cells uniformly (with
+replacement, ``np.random.randint``), build each cell's untrained NB-201 network, score it
+on that same batch (the official code resets the RNG so that every cell sees the run's
+first batch) and return the cell with the highest score (``nanargmax``). The found cell's
+accuracies are then read, uncounted, from the NB-201 table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from common.scores.batches import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
+from common.scores.naswot import naswot_score
+from common.spaces.nb201.arch import NUM_ARCHS, all_archs
+from common.spaces.nb201.model import Nb201Network
+
+
+@dataclass(frozen=True)
+class NaswotSettings:
+    num_samples: int = 100  # N: cells scored per run
+    batch_size: int = 128  # search.py --batch_size 128
+    num_classes: int = 1  # nasspace.py get_network: config['num_classes'] = 1
+    augment: bool = False  # --augtype none: flip and crop removed (datasets/data.py)
+    mean: Sequence[float] = CIFAR10_MEAN_XAUTODL  # datasets/get_dataset_with_transform.py
+    std: Sequence[float] = CIFAR10_STD_XAUTODL
+    train_mode: bool = True  # networks straight from the constructor: train mode
+
+
+def naswot_run(
+    pool: ImagePool, settings: NaswotSettings, run_seed: int, device: torch.device
+) -> dict:
+    """One NASWOT search; returns the chosen cell, all sampled cells and their scores."""
+    rng = np.random.default_rng(run_seed)
+    torch.manual_seed(run_seed)
+    archs = list(all_archs())
+    start = time.perf_counter()
+    x, _ = pool.batch(
+        rng, settings.batch_size, settings.mean, settings.std, settings.augment, device=device
+    )
+    codes = rng.integers(0, NUM_ARCHS, settings.num_samples)
+    scores = []
+    for code in codes:
+        net = Nb201Network(archs[code], num_classes=settings.num_classes).to(device)
+        scores.append(naswot_score(net, x, train_mode=settings.train_mode))
+    scores_arr = np.asarray(scores, dtype=np.float64)
+    if np.all(np.isnan(scores_arr)):
+        best = 0
+    else:
+        best = int(np.nanargmax(np.where(np.isneginf(scores_arr), -np.inf, scores_arr)))
+    return {
+        "arch": archs[codes[best]],
+        "top_score": float(scores_arr[best]),
+        "sampled_codes": codes.tolist(),
+        "scores": scores,
+        "search_s": time.perf_counter() - start,
+    }

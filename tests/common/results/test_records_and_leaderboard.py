@@ -1,0 +1,126 @@
+"""Published records validate, the leaderboard is current and computes what it claims,
+CITATION.cff is valid CFF listing every reproduced paper, and BibTeX prints."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from common.errors import NasReproError
+from common.results import leaderboard, published
+from common.results.cite import main as cite_main
+from common.results.cite import paper_bibtex, repository_bibtex
+from common.results.record import write_json_atomic
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("paper", published.list_papers())
+def test_published_records_validate(paper):
+    rec = published.load_published(paper)
+    assert rec["results"], paper
+    for res in rec["results"]:
+        assert res["source"] in rec.get("sources", {}) or res["source"] == rec["paper"]["key"]
+
+
+def test_validator_rejects_unsourced_numbers():
+    rec = published.load_published("regularized_evolution")
+    del rec["results"][0]["where"]
+    with pytest.raises(NasReproError, match="lacks \\['where'\\]"):
+        published.validate(rec)
+
+
+def test_leaderboard_is_current():
+    text, _ = leaderboard.render(REPO / "results")
+    assert (REPO / "LEADERBOARD.md").read_text() == text, "run nasrepro-leaderboard"
+
+
+def _record(exp, values, seed=0):
+    return {
+        "schema": 1,
+        "experiment": exp,
+        "paper": "regularized_evolution",
+        "stage": "search",
+        "scale": "paper",
+        "seed": seed,
+        "data_variant": "test",
+        "metrics": {"cifar10_test": values},
+        "protocol": {"num_searches": len(values)},
+        "diagnostics": {},
+        "cost": {"wall_clock_s": 1.0},
+        "device": "cpu",
+        "git_commit": "abc",
+        "config": {},
+    }
+
+
+def test_band_and_aggregation_across_seed_records(tmp_path):
+    exp = "regularized-evolution_nb201_cifar10"  # published 93.92 +- 0.30
+    write_json_atomic(tmp_path / "a.json", _record(exp, [93.0, 93.2], seed=0))
+    write_json_atomic(tmp_path / "b.json", _record(exp, [93.4], seed=1))
+    text, _ = leaderboard.render(tmp_path)
+    section = text[text.index(f"`nasrepro experiment={exp}`") :]
+    row = next(line for line in section.splitlines() if line.startswith("| CIFAR-10 test"))
+    # mean of 93.0, 93.2, 93.4 = 93.2 (n=3), population std 0.163; diff -0.72 > 0.30: outside
+    assert "93.20 ± 0.16 (n=3)" in row and "-0.72" in row and "**no**" in row
+    assert "seed 0,1" in text
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(TypeError):
+        write_json_atomic(
+            tmp_path / "r.json", {"bad": object.__new__(type("X", (), {"__str__": None}))}
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_citation_cff_is_valid_and_lists_every_paper():
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cffconvert"),
+            "--validate",
+            "-i",
+            str(REPO / "CITATION.cff"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    titles = {ref["title"] for ref in cff["references"]}
+    for paper in published.list_papers():
+        rec = published.load_published(paper)
+        assert rec["paper"]["title"] in titles, f"CITATION.cff lacks {paper}"
+        for source in rec.get("sources", {}).values():
+            assert source["title"] in titles
+
+
+def test_bibtex(capsys):
+    assert repository_bibtex().startswith("@software{nasrepro,")
+    bib = paper_bibtex("regularized_evolution")
+    assert "@inproceedings{real2019regularized" in bib and "dong2020nasbench201" in bib
+    assert cite_main(["no_such_paper"]) == 2
+    assert "unknown paper 'no_such_paper'; valid: all," in capsys.readouterr().err
+
+
+def test_records_are_complete():
+    for path in (REPO / "results").rglob("*.json"):
+        rec = json.loads(path.read_text())
+        for key in (
+            "metrics",
+            "config",
+            "seed",
+            "git_commit",
+            "packages",
+            "scale",
+            "data_variant",
+            "protocol",
+            "cost",
+            "device",
+        ):
+            assert key in rec, (path, key)
+        assert rec["git_dirty"] is False, f"{path}: canonical runs come from committed code"
+        assert {"wall_clock_s", "peak_rss_mb"} <= set(rec["cost"])
