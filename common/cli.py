@@ -92,7 +92,8 @@ def _check_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> Non
             ok = True
         if not ok:
             raise NasReproError(
-                f"override {arg!r}: {key} takes a {expected.__name__} (default {old!r}),"
+                f"override {arg!r}: {key} takes {'an' if expected is int else 'a'} {expected.__name__}"
+                f" (default {old!r}),"
                 f" got {type(new).__name__} {new!r}"
             )
 

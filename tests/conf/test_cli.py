@@ -26,10 +26,13 @@ def nasrepro(*args, cwd):
     [
         (["experiment=rea_nb201"], "unknown experiment 'rea_nb201'; valid: "),
         ([], "no experiment given"),
-        (["experiment=regularized-evolution_nb201_cifar10", "seed=abc"], "seed takes a int"),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "seed=abc"],
+            "seed takes an int (default 0), got str 'abc'",
+        ),
         (
             ["experiment=regularized-evolution_nb201_cifar10", "protocol.num_runs=1.5"],
-            "protocol.num_runs takes a int",
+            "protocol.num_runs takes an int",
         ),
         (
             ["experiment=regularized-evolution_nb201_cifar10", "benchmark=nb101"],

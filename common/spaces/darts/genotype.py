@@ -217,7 +217,7 @@ class Genotype:
         if not isinstance(data, dict):
             raise _error(f"expected an object with fields {', '.join(FIELDS)}, got {data!r:.80}")
         missing = [f for f in FIELDS if f not in data]
-        extra = sorted(set(data) - set(FIELDS))
+        extra = sorted(set(data) - set(FIELDS) - {"str"})  # "str": the readable copy ``save`` adds
         if missing or extra:
             raise _error(f"missing fields {missing}, unexpected fields {extra}")
         return cls(**{f: data[f] for f in FIELDS}).validate(steps=steps, ops=ops)
@@ -254,8 +254,6 @@ class Genotype:
                 data = json.loads(text)
             except json.JSONDecodeError as e:
                 raise _error(f"{p} is not valid JSON ({e.msg} at line {e.lineno})") from None
-            if isinstance(data, dict):
-                data.pop("str", None)
             return cls.from_dict(data, steps=steps, ops=ops)
         return cls.parse(text, steps=steps, ops=ops)
 

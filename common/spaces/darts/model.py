@@ -137,7 +137,7 @@ class _Network(nn.Module):
     def _build_cells(
         self,
         genotype: Genotype,
-        C: int,  # noqa: N803
+        C: int,
         layers: int,
         c_stem: int,
         reduction_prev: bool,
@@ -186,7 +186,7 @@ class NetworkCIFAR(_Network):
 
     def __init__(
         self,
-        C: int = 36,  # noqa: N803  (the paper's and the code's name)
+        C: int = 36,  # the paper's and the code's name
         num_classes: int = 10,
         layers: int = 20,
         auxiliary: bool = True,
@@ -219,7 +219,7 @@ class NetworkImageNet(_Network):
 
     def __init__(
         self,
-        C: int = 48,  # noqa: N803
+        C: int = 48,
         num_classes: int = 1000,
         layers: int = 14,
         auxiliary: bool = True,

@@ -155,7 +155,7 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
 
 
-class Conv7x1_1x7(nn.Module):  # noqa: N801  (the op's name in the genotypes)
+class Conv7x1_1x7(nn.Module):  # named after the op conv_7x1_1x7
     """ReLU -> 1x7 conv -> 7x1 conv -> BN; the stride is split over the two convs."""
 
     def __init__(self, c: int, stride: int, affine: bool = True) -> None:

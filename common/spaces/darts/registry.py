@@ -2,11 +2,11 @@
 where each comes from. Pure data plus builders; ``reproductions/darts/models.py`` registers
 the models with timm (``common`` never imports ``reproductions``).
 
-Genotype data come from /work/shared/research/architectures.md, which records the source file
-and commit of each; the provenance below repeats them. NASNet-A, AmoebaNet-A, ENAS and
-PNASNet-5 were found by other searches in other spaces; their "DARTS-space" genotypes are
-re-encodings with 5 nodes and, for some, ops outside ``PRIMITIVES`` (see each note), so they
-are checked with ``validate(steps=None, ops=ALL_OPS)``.
+Genotype data come from the project notes (shared/research/architectures.md), which record
+the source file and commit of each; the provenance below repeats them. NASNet-A, AmoebaNet-A,
+ENAS and PNASNet-5 were found by other searches in other spaces; their "DARTS-space" genotypes
+are re-encodings with 5 nodes and, for some, ops outside ``PRIMITIVES`` (see each note), so
+they are checked with ``validate(steps=None, ops=ALL_OPS)``.
 """
 
 from __future__ import annotations

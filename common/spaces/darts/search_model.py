@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 from common.spaces.darts.genotype import NUM_INPUTS, PRIMITIVES, STEPS, Entry, Genotype
@@ -117,7 +117,7 @@ class DartsSearchNetwork(nn.Module):
 
     def __init__(
         self,
-        C: int = 16,  # noqa: N803  (the paper's and the code's name)
+        C: int = 16,  # the paper's and the code's name
         num_classes: int = 10,
         layers: int = 8,
         steps: int = STEPS,

@@ -33,9 +33,11 @@ def test_validator_rejects_unsourced_numbers():
         published.validate(rec)
 
 
-def test_leaderboard_is_current():
+def test_leaderboard_and_readme_results_are_current():
     text, _ = leaderboard.render(REPO / "results")
     assert (REPO / "LEADERBOARD.md").read_text() == text, "run nasrepro-leaderboard"
+    for path, new in leaderboard.readme_updates(REPO / "results").items():
+        assert path.read_text() == new, f"{path} results block is stale: run nasrepro-leaderboard"
 
 
 def _record(exp, values, seed=0):
