@@ -54,7 +54,12 @@ class RunLogger:
         """Loggers for a Lightning Trainer writing into this run (same W&B run, CSV beside)."""
         from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
-        loggers = [CSVLogger(save_dir=str(self.run_dir), name="lightning", version="")]
+        # one CSV folder per Trainer (a stage may fit several networks)
+        self.num_fits = getattr(self, "num_fits", 0) + 1
+        csv_logger = CSVLogger(
+            save_dir=str(self.run_dir), name="lightning", version=f"fit{self.num_fits}"
+        )
+        loggers = [csv_logger]
         if self.wandb_run is not None:
             loggers.append(WandbLogger(experiment=self.wandb_run))
         return loggers

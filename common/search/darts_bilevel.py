@@ -47,7 +47,9 @@ def _loss_at(net, loss_fn, names, weights, batch: Batch) -> torch.Tensor:
     return loss_fn(functional_call(net, dict(zip(names, weights, strict=True)), (x,)), y)
 
 
-def first_order_grad(net: nn.Module, loss_fn: LossFn, val: Batch) -> tuple[list[torch.Tensor], float]:
+def first_order_grad(
+    net: nn.Module, loss_fn: LossFn, val: Batch
+) -> tuple[list[torch.Tensor], float]:
     """grad_alpha L_val(w, alpha) and the validation loss."""
     _, _, arch = split_parameters(net)
     x, y = val

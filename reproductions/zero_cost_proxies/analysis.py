@@ -6,6 +6,7 @@ per-architecture rank agreement with a reference table of the same proxies.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < 3:
         return math.nan
-    return float(stats.spearmanr(x[ok], y[ok]).statistic)
+    with warnings.catch_warnings():  # a constant resample gives NaN, which is what we want
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return float(stats.spearmanr(x[ok], y[ok]).statistic)
 
 
 def spearman_with_ci(

@@ -193,6 +193,7 @@ class NetworkCIFAR(_Network):
         *,
         genotype: Genotype,
         drop_path_prob: float = 0.0,
+        in_channels: int = 3,  # 1 for the grey reduced-scale datasets (digits, Fashion-MNIST)
     ) -> None:
         super().__init__()
         self.genotype = genotype
@@ -201,7 +202,7 @@ class NetworkCIFAR(_Network):
         stem_multiplier = 3
         c_stem = stem_multiplier * C
         self.stem = nn.Sequential(
-            nn.Conv2d(3, c_stem, 3, padding=1, bias=False),
+            nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
             nn.BatchNorm2d(c_stem),
         )
         c_out, c_aux = self._build_cells(genotype, C, layers, c_stem, reduction_prev=False)

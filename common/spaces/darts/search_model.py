@@ -123,6 +123,7 @@ class DartsSearchNetwork(nn.Module):
         steps: int = STEPS,
         multiplier: int = 4,
         stem_multiplier: int = 3,
+        in_channels: int = 3,  # 1 for the grey reduced-scale datasets (digits, Fashion-MNIST)
     ) -> None:
         super().__init__()
         if not 1 <= multiplier <= steps:
@@ -135,7 +136,7 @@ class DartsSearchNetwork(nn.Module):
 
         c_curr = stem_multiplier * C
         self.stem = nn.Sequential(
-            nn.Conv2d(3, c_curr, 3, padding=1, bias=False),
+            nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False),
             nn.BatchNorm2d(c_curr),
         )
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, C

@@ -1,0 +1,245 @@
+"""The DARTS stages as run-record producing tasks: ``search`` (supernet -> genotype file),
+``select`` (train candidate genotypes briefly, keep the best by validation), ``retrain``
+(train one genotype file from scratch, report its test accuracy), and
+``search_and_retrain`` (the three in one run, for reduced-scale experiments).
+
+Hand-offs between stages are files: ``genotype.json`` (DARTS space) or ``arch.json``
+(NB-201 space) written by ``search``, read by ``select``/``retrain``. The search stage's only
+final metric is the NB-201 table's accuracy of the found cell (NB-201 space); a supernet's
+accuracy is logged as a diagnostic and never recorded as a result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.utilities.combined_loader import CombinedLoader
+from omegaconf import DictConfig, OmegaConf
+
+from common.errors import NasReproError
+from common.results.logging import RunLogger
+from common.results.record import RunResult
+from common.spaces.darts.genotype import Genotype
+from common.spaces.darts.model import NetworkCIFAR, count_params_m
+from common.spaces.nb201.arch import Nb201Arch
+from reproductions.darts.eval_module import DartsEvalModule
+from reproductions.darts.search_module import DartsSearchModule
+
+PARAMETER_FREE = {"none", "skip_connect", "max_pool_3x3", "avg_pool_3x3"}
+
+
+class PairedSearchData(L.LightningDataModule):
+    """One batch from each half of the search split per step: ``{"train": .., "arch": ..}``."""
+
+    def __init__(self, data: L.LightningDataModule) -> None:
+        super().__init__()
+        self.data = data
+
+    def setup(self, stage: str | None = None) -> None:
+        self.data.setup("fit")
+
+    def train_dataloader(self) -> CombinedLoader:
+        loaders = {"train": self.data.train_dataloader(), "arch": self.data.val_dataloader()}
+        return CombinedLoader(loaders, mode="min_size")
+
+
+class ArchitectureLog(L.Callback):
+    """Every epoch: softmax of the architecture weights, their entropy and the derived
+    genotype, to the CSV/W&B log and to ``alphas.jsonl`` in the run folder."""
+
+    def __init__(self, logger: RunLogger) -> None:
+        self.logger = logger
+        self.history: list[dict] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        net = module.net
+        probs = [torch.softmax(a.detach().float().cpu(), dim=-1) for a in net.arch_parameters()]
+        entropy = [float(-(p * p.clamp_min(1e-12).log()).sum(-1).mean()) for p in probs]
+        genotype = net.genotype()
+        ops = genotype.ops if isinstance(genotype, Nb201Arch) else [op for op, _ in genotype.normal]
+        entry = {
+            "epoch": trainer.current_epoch,
+            "genotype": str(genotype),
+            "entropy": entropy,
+            "param_free_fraction": sum(op in PARAMETER_FREE for op in ops) / len(ops),
+            "alphas_softmax": [p.tolist() for p in probs],
+            "supernet_train_acc": float(trainer.callback_metrics.get("search/train_acc", math.nan)),
+        }
+        self.history.append(entry)
+        with open(self.logger.run_dir / "alphas.jsonl", "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        self.logger.log(
+            {
+                "arch/genotype": entry["genotype"],
+                "arch/param_free_fraction": entry["param_free_fraction"],
+                **{f"arch/entropy_{i}": e for i, e in enumerate(entropy)},
+            },
+            step=trainer.current_epoch,
+        )
+
+
+def _trainer(cfg: DictConfig, logger: RunLogger, epochs: int, **extra) -> L.Trainer:
+    return L.Trainer(
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        max_epochs=epochs,
+        logger=logger.lightning_loggers(),
+        enable_checkpointing=False,
+        default_root_dir=str(logger.run_dir),
+        **extra,
+    )
+
+
+def save_arch(arch: Genotype | Nb201Arch, path: Path) -> Path:
+    if isinstance(arch, Nb201Arch):
+        path.write_text(json.dumps({"space": "nb201", "arch": str(arch)}, indent=1) + "\n")
+    else:
+        arch.save(path)
+    return path
+
+
+def load_arch(path: str | Path) -> Genotype | Nb201Arch:
+    p = Path(path)
+    if p.is_file() and p.read_text().lstrip().startswith("{"):
+        data = json.loads(p.read_text())
+        if data.get("space") == "nb201":
+            return Nb201Arch.parse(data["arch"])
+    return Genotype.load(p)
+
+
+def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype | Nb201Arch, Path, dict]:
+    data = instantiate(cfg.data)
+    if data.split != "search":
+        raise NasReproError(f"the search stage needs data.split=search, got {data.split!r}")
+    net = instantiate(
+        cfg.search.network, num_classes=data.num_classes, in_channels=data.in_channels
+    )
+    module = DartsSearchModule(net, max_epochs=cfg.search.epochs, **cfg.search.optim)
+    log_cb = ArchitectureLog(logger)
+    trainer = _trainer(cfg, logger, cfg.search.epochs, callbacks=[log_cb])
+    trainer.fit(module, datamodule=PairedSearchData(data))
+    arch = net.genotype()
+    name = "arch.json" if isinstance(arch, Nb201Arch) else "genotype.json"
+    path = save_arch(arch, Path(logger.run_dir) / name)
+    info = {
+        "data_variant": data.data_variant,
+        "history": [{k: v for k, v in h.items() if k != "alphas_softmax"} for h in log_cb.history],
+        "final_alphas_softmax": log_cb.history[-1]["alphas_softmax"] if log_cb.history else None,
+    }
+    return arch, path, info
+
+
+def search(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    """Search stage. On NB-201 the found cell is looked up in the benchmark table."""
+    arch, path, info = run_search(cfg, logger)
+    metrics: dict[str, list[float]] = {}
+    if isinstance(arch, Nb201Arch) and cfg.get("benchmark"):
+        bench = instantiate({k: v for k, v in cfg.benchmark.items() if k != "variant"})
+        metrics = {c: [bench.value(arch, c)] for c in cfg.report_columns}
+    return RunResult(
+        metrics=metrics,
+        data_variant=info["data_variant"]
+        + (f"; accuracies from {cfg.benchmark.variant} (200 epochs)" if metrics else ""),
+        protocol={**_search_protocol(cfg), "artefact": str(path), "found": str(arch)},
+        diagnostics={
+            "epochs": info["history"],
+            "final_alphas_softmax": info["final_alphas_softmax"],
+        },
+        cost={"search_epochs": cfg.search.epochs},
+    )
+
+
+def _search_protocol(cfg: DictConfig) -> dict:
+    return {
+        "order": cfg.search.optim.order,
+        "num_searches": 1,
+        "derivation": "genotype of the final epoch's architecture weights",
+        "search_network": OmegaConf.to_container(cfg.search.network, resolve=True),
+        "bn": {
+            k: cfg.search.network.get(k)
+            for k in ("affine", "track_running_stats")
+            if k in cfg.search.network
+        },
+        "search_split": "half of the training set for weights, the other half for alpha",
+    }
+
+
+def train_genotype(
+    cfg: DictConfig, logger: RunLogger, genotype: Genotype, epochs: int, seed: int, test: bool
+) -> dict:
+    L.seed_everything(seed, workers=True, verbose=False)
+    data = instantiate(cfg.retrain.data)
+    net = NetworkCIFAR(
+        genotype=genotype,
+        num_classes=data.num_classes,
+        in_channels=data.in_channels,
+        **cfg.retrain.network,
+    )
+    module = DartsEvalModule(net, max_epochs=epochs, **cfg.retrain.optim)
+    trainer = _trainer(cfg, logger, epochs, gradient_clip_val=cfg.retrain.grad_clip)
+    trainer.fit(module, datamodule=data)
+    out = {"params_m": count_params_m(net), "data_variant": data.data_variant}
+    val = trainer.callback_metrics.get("val/acc")
+    out["val_acc"] = float(val) if val is not None else math.nan
+    if test:
+        trainer.test(module, datamodule=data, verbose=False)
+        out["test_acc"] = float(trainer.callback_metrics["test/acc"])
+    return out
+
+
+def retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    """Retrain the genotype file ``cfg.genotype`` on ``retrain.num_seeds`` seeds; report test
+    accuracy and error (the DARTS Table 1 metric), mean over seeds on the leaderboard."""
+    genotype = load_arch(cfg.genotype)
+    if isinstance(genotype, Nb201Arch):
+        raise NasReproError(f"{cfg.genotype} is an NB-201 cell: its accuracy is a table lookup")
+    runs = [
+        train_genotype(cfg, logger, genotype, cfg.retrain.epochs, s, test=True)
+        for s in range(cfg.seed, cfg.seed + cfg.retrain.num_seeds)
+    ]
+    return RunResult(
+        metrics={
+            "test_acc": [r["test_acc"] for r in runs],
+            "test_error": [100.0 - r["test_acc"] for r in runs],
+        },
+        data_variant=runs[0]["data_variant"],
+        protocol={
+            "genotype": str(genotype),
+            "genotype_file": str(cfg.genotype),
+            "retrain_seeds": cfg.retrain.num_seeds,
+            "retrain_epochs": cfg.retrain.epochs,
+            "final_metric": "test accuracy after the full schedule (last epoch, no test-set selection)",
+        },
+        diagnostics={"val_acc": [r["val_acc"] for r in runs]},
+        cost={"params_m": runs[0]["params_m"]},
+    )
+
+
+def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    """Reduced-scale end to end: ``num_searches`` searches -> pick by brief training and
+    validation accuracy (DARTS Sect. 3.3) -> retrain the pick -> test."""
+    candidates = []
+    for i in range(cfg.selection.num_searches):
+        L.seed_everything(cfg.seed * 100 + i, verbose=False)
+        arch, path, info = run_search(cfg, logger)
+        path = path.rename(path.with_name(f"genotype_search{i}.json"))
+        brief = train_genotype(cfg, logger, arch, cfg.selection.epochs, cfg.seed, test=False)
+        candidates.append({"genotype": str(arch), "file": str(path), "val_acc": brief["val_acc"]})
+        logger.log({"selection/val_acc": brief["val_acc"]}, step=i)
+    best = max(candidates, key=lambda c: c["val_acc"])
+    selected = save_arch(load_arch(best["file"]), Path(logger.run_dir) / "genotype.json")
+    result = retrain(OmegaConf.merge(cfg, {"genotype": str(selected)}), logger)
+    result.protocol.update(
+        {
+            **_search_protocol(cfg),
+            "num_searches": cfg.selection.num_searches,
+            "selection": f"train each found genotype {cfg.selection.epochs} epochs, keep the best validation accuracy",
+            "candidates": candidates,
+        }
+    )
+    result.data_variant = info["data_variant"]
+    return result
