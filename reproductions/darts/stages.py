@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import lightning as L
@@ -55,6 +56,12 @@ class ArchitectureLog(L.Callback):
     def __init__(self, logger: RunLogger) -> None:
         self.logger = logger
         self.history: list[dict] = []
+        self.start = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.start = time.perf_counter()
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         net = module.net
@@ -69,6 +76,10 @@ class ArchitectureLog(L.Callback):
             "param_free_fraction": sum(op in PARAMETER_FREE for op in ops) / len(ops),
             "alphas_softmax": [p.tolist() for p in probs],
             "supernet_train_acc": float(trainer.callback_metrics.get("search/train_acc", math.nan)),
+            "epoch_wall_s": time.perf_counter() - self.start,
+            "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20
+            if torch.cuda.is_available()
+            else None,
         }
         self.history.append(entry)
         with open(self.logger.run_dir / "alphas.jsonl", "a") as f:
@@ -77,6 +88,7 @@ class ArchitectureLog(L.Callback):
             {
                 "arch/genotype": entry["genotype"],
                 "arch/param_free_fraction": entry["param_free_fraction"],
+                "search/epoch_wall_s": entry["epoch_wall_s"],
                 **{f"arch/entropy_{i}": e for i, e in enumerate(entropy)},
             },
             step=trainer.current_epoch,
@@ -120,7 +132,9 @@ def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype | Nb201Arch
     )
     module = DartsSearchModule(net, max_epochs=cfg.search.epochs, **cfg.search.optim)
     log_cb = ArchitectureLog(logger)
-    trainer = _trainer(cfg, logger, cfg.search.epochs, callbacks=[log_cb])
+    # `search.run_epochs` stops a run early (timing a few epochs of the full schedule)
+    run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
+    trainer = _trainer(cfg, logger, run_epochs, callbacks=[log_cb])
     trainer.fit(module, datamodule=PairedSearchData(data))
     arch = net.genotype()
     name = "arch.json" if isinstance(arch, Nb201Arch) else "genotype.json"
@@ -149,7 +163,12 @@ def search(cfg: DictConfig, logger: RunLogger) -> RunResult:
             "epochs": info["history"],
             "final_alphas_softmax": info["final_alphas_softmax"],
         },
-        cost={"search_epochs": cfg.search.epochs},
+        cost={
+            "search_epochs_run": len(info["history"]),
+            "search_epochs_schedule": cfg.search.epochs,
+            "epoch_wall_s": [h["epoch_wall_s"] for h in info["history"]],
+            "peak_gpu_mib_per_epoch": [h["peak_gpu_mib"] for h in info["history"]],
+        },
     )
 
 
