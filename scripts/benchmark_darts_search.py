@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import resource
 import statistics
+import threading
 import time
 
 import torch
@@ -87,17 +87,35 @@ def time_mode(mode, net, train, val, device, repeats) -> float:
     return statistics.median(times)
 
 
+def current_rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
 def peak_memory_child(args, mode, queue) -> None:
     torch.set_num_threads(args.threads)
     net, train, val = build(args.space, args.device, args.batch)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step_fn(mode, net, train, val)()
+    fn = step_fn(mode, net, train, val)
+    base = current_rss_kib()
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:  # ru_maxrss would report the process's earlier peaks too
+        while not done.is_set():
+            peak[0] = max(peak[0], current_rss_kib())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    fn()
+    done.set()
+    sampler.join()
     if args.device == "cuda":
         queue.put(torch.cuda.max_memory_allocated() / 2**20)
     else:
-        queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+        queue.put((peak[0] - base) / 1024)
 
 
 def main() -> None:
@@ -120,7 +138,7 @@ def main() -> None:
         p.start()
         memory[m] = q.get()
         p.join()
-    unit = "peak GPU MiB allocated" if args.device == "cuda" else "peak RSS growth MiB"
+    unit = "peak GPU MiB allocated" if args.device == "cuda" else "peak RSS above start MiB"
     print(
         f"{args.space} supernet, batch {args.batch}, 32x32, {args.device}, {args.threads} threads"
     )

@@ -44,9 +44,15 @@ def output_jacobian(
     inputs: torch.Tensor,
     train_mode: bool = True,
     params: str = "weights",
-    vectorize: bool = True,
+    vectorize: bool | None = None,
 ) -> torch.Tensor:
-    """``J`` (N x P, float64): row i = d(sum of sample i's logits) / d(parameters)."""
+    """``J`` (N x P, float64): row i = d(sum of sample i's logits) / d(parameters).
+
+    ``vectorize``: one vmapped backward over all N rows (fast on a GPU) or N backward passes
+    (faster on a CPU); ``None`` picks by the inputs' device. Both give the same ``J``.
+    """
+    if vectorize is None:
+        vectorize = inputs.is_cuda
     weights = ntk_parameters(net, params)
     with module_mode(net, train_mode), torch.enable_grad():
         if vectorize:

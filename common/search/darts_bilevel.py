@@ -65,14 +65,17 @@ def unrolled_weights(
     weight_decay: float,
     momentum_buffers: list[torch.Tensor | None],
 ) -> list[torch.Tensor]:
-    """w' = w - xi * (momentum * buf + grad + wd * w), the authors' `_compute_unrolled_model`."""
-    out = []
-    for g, w, buf in zip(grads, weights, momentum_buffers, strict=True):
-        step = g + weight_decay * w
-        if buf is not None:
-            step = step + momentum * buf
-        out.append(w - xi * step)
-    return out
+    """w' = w - xi * (momentum * buf + grad + wd * w), the authors' `_compute_unrolled_model`
+    (multi-tensor ops: a supernet has over a thousand weight tensors)."""
+    step = list(torch._foreach_add(list(grads), list(weights), alpha=weight_decay))
+    with_buf = [i for i, b in enumerate(momentum_buffers) if b is not None]
+    if with_buf and momentum:
+        moved = torch._foreach_add(
+            [step[i] for i in with_buf], [momentum_buffers[i] for i in with_buf], alpha=momentum
+        )
+        for i, t in zip(with_buf, moved, strict=True):
+            step[i] = t
+    return list(torch._foreach_add(list(weights), step, alpha=-xi))
 
 
 def second_order_grad(
@@ -90,7 +93,8 @@ def second_order_grad(
     names, weights, arch = split_parameters(net)
     buffers = momentum_buffers or [None] * len(weights)
     # 1. the unrolled step, on the training batch
-    grads = torch.autograd.grad(_loss_at(net, loss_fn, names, weights, train), weights)
+    x, y = train
+    grads = torch.autograd.grad(loss_fn(net(x), y), weights)
     with torch.no_grad():
         w_prime = unrolled_weights(grads, weights, xi, momentum, weight_decay, buffers)
     w_prime = [w.requires_grad_() for w in w_prime]
@@ -100,9 +104,10 @@ def second_order_grad(
     d_alpha, v = all_grads[: len(arch)], all_grads[len(arch) :]
     # 3. Hessian-vector product by central differences around w (eq. 8)
     with torch.no_grad():
-        eps = r / torch.cat([t.flatten() for t in v]).norm()
-        w_plus = [w + eps * vi for w, vi in zip(weights, v, strict=True)]
-        w_minus = [w - eps * vi for w, vi in zip(weights, v, strict=True)]
+        eps = r / torch.stack(torch._foreach_norm(list(v))).norm()
+        scaled = torch._foreach_mul(list(v), eps)
+        w_plus = torch._foreach_add(list(weights), scaled)
+        w_minus = torch._foreach_sub(list(weights), scaled)
     g_plus = torch.autograd.grad(_loss_at(net, loss_fn, names, w_plus, train), arch)
     g_minus = torch.autograd.grad(_loss_at(net, loss_fn, names, w_minus, train), arch)
     hvp = [(gp - gm) / (2 * eps) for gp, gm in zip(g_plus, g_minus, strict=True)]
