@@ -124,8 +124,8 @@ def test_synflow_is_data_and_sign_independent(small_nb201):
 
 
 def test_all_proxies_together_equal_one_by_one(small_nb201):
-    x = torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(0))
-    y = torch.arange(8) % 10
+    x = torch.randn(6, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(6) % 10
     together = zero_cost_scores(small_nb201, x, y)
     assert list(together) == list(PROXIES)
     for name in PROXIES:
