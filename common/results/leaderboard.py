@@ -61,6 +61,8 @@ def _facts(group: dict) -> str:
     seeds = ",".join(str(s) for s in sorted(group["seeds"]))
     wall = sum(r["cost"]["wall_clock_s"] for r in group["records"])
     commit = (rec.get("git_commit") or "unknown")[:8]
+    if any(r.get("git_dirty") for r in group["records"]):
+        commit += " + uncommitted changes"
     parts = [f"{rec['scale']} scale", f"seed {seeds}"]
     if runs:
         parts.append(f"{runs} searches/seed")

@@ -5,6 +5,7 @@ and hooks on the rectifier modules whose activation patterns NASWOT and TE-NAS r
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 
 import torch
@@ -26,6 +27,23 @@ def module_mode(net: nn.Module, train: bool) -> Iterator[nn.Module]:
     finally:
         for m, flag in saved.items():
             m.training = flag
+
+
+@contextlib.contextmanager
+def full_fp32() -> Iterator[None]:
+    """Disable TF32 in CUDA convolutions and matrix products (on by default for cuDNN on
+    Ampere and later GPUs). TF32 keeps 10 mantissa bits: enough to move the smallest NTK
+    eigenvalue of a kernel whose condition number is ~1e3. No effect on the CPU."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def logits_of(output: torch.Tensor | tuple | list) -> torch.Tensor:

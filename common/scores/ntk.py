@@ -10,10 +10,10 @@ name contains "weight" (conv, linear and BN scales; biases excluded, as in TE-NA
 
 TE-NAS runs the network in train mode, so BN couples the samples of the batch and row i is
 the gradient through the whole batch's forward pass; that is kept here. Numerics: the
-gradients are computed in the network's dtype, then ``J`` is cast to float64 and the
-symmetric Gram matrix is diagonalised with ``eigvalsh`` (TE-NAS: float32 ``symeig``, where a
-tiny negative lambda_min turns kappa negative). A kernel whose smallest eigenvalue is not
-positive is singular: kappa is ``inf``.
+gradients are computed in the network's dtype with TF32 off on GPUs (``full_fp32``), then
+``J`` is cast to float64 and the symmetric Gram matrix is diagonalised with ``eigvalsh``
+(TE-NAS: float32 ``symeig``, where a tiny negative lambda_min turns kappa negative). A kernel
+whose smallest eigenvalue is not positive is singular: kappa is ``inf``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from common.scores._util import logits_of, module_mode
+from common.scores._util import full_fp32, logits_of, module_mode
 
 
 def ntk_parameters(net: nn.Module, which: str = "weights") -> list[torch.nn.Parameter]:
@@ -54,7 +54,7 @@ def output_jacobian(
     if vectorize is None:
         vectorize = inputs.is_cuda
     weights = ntk_parameters(net, params)
-    with module_mode(net, train_mode), torch.enable_grad():
+    with module_mode(net, train_mode), torch.enable_grad(), full_fp32():
         if vectorize:
             out = _summed_logits(net, inputs)
             eye = torch.eye(out.shape[0], dtype=out.dtype, device=out.device)

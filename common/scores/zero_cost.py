@@ -22,6 +22,8 @@ six with the official signs. Conventions kept from the official code:
   fed one all-ones input; sum |w * dR/dw| with R the sum of the outputs. Data-independent:
   only the input's shape is used.
 
+All proxies run with TF32 off on GPUs (``full_fp32``), as on the GPUs the authors used.
+
 ``snip``, ``grad_norm``, ``fisher`` and ``grasp`` share one forward and backward pass of the
 loss (the official code repeats it per proxy on identical copies; the values are the same).
 """
@@ -37,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common.scores._util import logits_of, module_mode, weight_layers
+from common.scores._util import full_fp32, logits_of, module_mode, weight_layers
 
 PROXIES: tuple[str, ...] = ("grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow")
 LOSS_PROXIES = ("grad_norm", "snip", "grasp", "fisher")
@@ -112,7 +114,7 @@ def loss_gradient_proxies(
     if "fisher" in names:
         handles = [layer.register_forward_hook(fisher_hook(layer)) for layer in layers]
     try:
-        with module_mode(net, True), torch.enable_grad():
+        with module_mode(net, True), torch.enable_grad(), full_fp32():
             loss = loss_fn(logits_of(net(inputs)), targets)
             grads = torch.autograd.grad(
                 loss, weights, create_graph="grasp" in names, allow_unused=True
@@ -181,7 +183,7 @@ def jacob_cov(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None
     del targets  # label-free
     net = copy.deepcopy(net)
     x = inputs.detach().clone().requires_grad_(True)
-    with module_mode(net, True), torch.enable_grad():
+    with module_mode(net, True), torch.enable_grad(), full_fp32():
         (grad_x,) = torch.autograd.grad(logits_of(net(x)).sum(), x)
     return jacob_cov_from_jacobian(grad_x.reshape(x.shape[0], -1).double().cpu().numpy())
 

@@ -16,8 +16,7 @@ from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.scores.batches import load_image_pool, resolve_device
 from common.search.nb201_protocol import summarize
-from common.spaces.nb201.arch import all_archs
-from reproductions.naswot.search import NaswotSettings, naswot_run
+from reproductions.naswot.search import NaswotSettings, cells, naswot_run
 
 RUN_SEED_STRIDE = 1_000_003  # run i of seed s is seeded s * stride + i (as nb201_protocol)
 
@@ -33,7 +32,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     out: dict = {c: [] for c in columns}
     out.update(arch=[], top_score=[], search_s=[])
     pooled_scores, pooled_acc = [], []
-    archs = list(all_archs())
+    archs = cells()
     for r in range(cfg.search.num_runs):
         res = naswot_run(pool, settings, cfg.seed * RUN_SEED_STRIDE + r, device)
         for c in columns:

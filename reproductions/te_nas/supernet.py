@@ -76,11 +76,12 @@ class Nb201SuperNet(nn.Module):
         num_classes: int,
         use_stem: bool = True,
         depth: int | None = None,
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         c = channels
         self.stem = (
-            nn.Sequential(nn.Conv2d(min(3, c), c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+            nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
             if use_stem
             else nn.Identity()
         )

@@ -46,7 +46,9 @@ def score_archs(archs, pool, cfg: DictConfig, device, logger: RunLogger) -> pd.D
     torch.manual_seed(cfg.seed)
     rows = []
     for step, arch in enumerate(archs):
-        net = Nb201Network(arch, num_classes=p.num_classes).to(device)
+        net = Nb201Network(
+            arch, p.num_classes, channels=p.channels, cells_per_stage=p.cells_per_stage
+        ).to(device)
         x, y = pool.batch(rng, p.batch_size, p.mean, p.std, p.augment, device=device)
         row: dict = {"arch": str(arch)}
         timings = {}

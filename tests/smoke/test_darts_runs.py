@@ -17,7 +17,11 @@ def run_cli(tmp_path, *args, ok=True):
     env = {**os.environ, "WANDB_MODE": "offline", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
     out = subprocess.run(
         [sys.executable, "-m", "common.cli", *args, "logger=none", "torch_threads=1"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if ok:
         assert out.returncode == 0, out.stderr[-3000:]
@@ -92,7 +96,9 @@ def test_retrain_reads_a_genotype_file_and_rejects_a_bad_one(tmp_path):
     assert rec["protocol"]["genotype"] == str(GENOTYPES["DARTS_V2"])
     bad = tmp_path / "bad.json"
     bad.write_text(good.read_text().replace("sep_conv_3x3", "sep_conv_9x9", 1))
-    out = run_cli(tmp_path, "experiment=darts_darts-space_cifar10_retrain", f"genotype={bad}", ok=False)
+    out = run_cli(
+        tmp_path, "experiment=darts_darts-space_cifar10_retrain", f"genotype={bad}", ok=False
+    )
     assert out.returncode == 2
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "sep_conv_9x9" in last

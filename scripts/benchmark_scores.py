@@ -1,0 +1,151 @@
+"""Benchmark: the training-free scores on this machine, as ratios to a reference run.
+
+For each score: cells scored per second, and the ratio of its time to a reference measured
+in the same process on the same network and batch (a plain forward pass, or one forward +
+backward of the loss; printed beside it). Then the wall-clock each reproduction needs,
+projected from these unit costs, beside the wall-clock of the canonical records in
+``results/``. Run:
+
+    python scripts/benchmark_scores.py --data /path/to/cifar10_yoongikim_jpegq75_small.npz
+"""
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common.scores.batches import (
+    CIFAR10_MEAN_XAUTODL,
+    CIFAR10_MEAN_ZC,
+    CIFAR10_STD_XAUTODL,
+    CIFAR10_STD_ZC,
+    load_image_pool,
+    resolve_device,
+)
+from common.scores.linear_regions import num_linear_regions
+from common.scores.naswot import naswot_score
+from common.scores.ntk import ntk_condition_number
+from common.scores.zero_cost import PROXIES, zero_cost_scores
+from common.spaces.nb201.arch import Nb201Arch
+from common.spaces.nb201.model import Nb201Network
+from reproductions.te_nas.supernet import Nb201SuperNet
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def forward(net, x):
+    with torch.no_grad():
+        net(x)
+
+
+def forward_backward(net, x, y=None):
+    out = net(x)
+    loss = F.cross_entropy(out, y) if y is not None else out.sum()
+    loss.backward()
+    net.zero_grad(set_to_none=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="../shared/data/cifar10_yoongikim_jpegq75_small.npz")
+    ap.add_argument("--archs", type=int, default=3, help="NB-201 cells per measurement")
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    pool = load_image_pool(args.data)
+    rng = np.random.default_rng(0)
+    archs = [Nb201Arch.sample(random.Random(i)) for i in range(args.archs)]
+    rows = []  # (score, s per cell, reference name, reference s)
+
+    x128, _ = pool.batch(rng, 128, CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, device=device)
+    t_score = t_ref = 0.0
+    for arch in archs:
+        net = Nb201Network(arch, 1).to(device)
+        t_ref += timed(lambda net=net: forward(net, x128), device)
+        t_score += timed(lambda net=net: naswot_score(net, x128), device)
+    rows.append(
+        ("naswot (NB-201 net, batch 128)", t_score / len(archs), "forward", t_ref / len(archs))
+    )
+
+    x64, y64 = pool.batch(rng, 64, CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, True, device=device)
+    per_proxy = {p: 0.0 for p in (*PROXIES, "all six")}
+    t_ref = 0.0
+    for arch in archs:
+        net = Nb201Network(arch, 10).to(device)
+        t_ref += timed(lambda net=net: forward_backward(net, x64, y64), device)
+        for p in PROXIES:
+            per_proxy[p] += timed(lambda net=net, p=p: zero_cost_scores(net, x64, y64, [p]), device)
+        per_proxy["all six"] += timed(lambda net=net: zero_cost_scores(net, x64, y64), device)
+    for p, t in per_proxy.items():
+        rows.append(
+            (
+                f"{p} (NB-201 net, batch 64)",
+                t / len(archs),
+                "fwd+bwd of the loss",
+                t_ref / len(archs),
+            )
+        )
+
+    s = {"mean": CIFAR10_MEAN_XAUTODL, "std": CIFAR10_STD_XAUTODL}
+    supernet = Nb201SuperNet(3, 1, 10).to(device)
+    x72, _ = pool.batch(rng, 72, s["mean"], s["std"], True, device=device)
+    t_ref = timed(lambda: forward_backward(supernet, x72), device)
+    t_ntk = timed(lambda: ntk_condition_number(supernet, x72), device)
+    rows.append(("ntk_cond (TE-NAS supernet C=3, batch 72)", t_ntk, "fwd+bwd", t_ref))
+    thin = Nb201SuperNet(1, 1, 10, use_stem=False, depth=1).to(device)
+    crops = pool.crops(rng, 3000, s["mean"], s["std"], device=device)
+    t_ref = timed(lambda: forward(thin, crops), device)
+    t_lr = timed(lambda: num_linear_regions(thin, crops, batch_size=1000), device)
+    rows.append(("linear_regions (thin supernet, 3000 crops)", t_lr, "forward", t_ref))
+
+    print(f"device: {device}, {torch.get_num_threads()} threads; {args.archs} cells per row")
+    print(
+        f"{'score':48s} {'s/cell':>8s} {'cells/s':>8s} {'reference':>20s} {'ref s':>8s} {'ratio':>7s}"
+    )
+    for name, t, ref_name, ref in rows:
+        print(f"{name:48s} {t:8.3f} {1 / t:8.3f} {ref_name:>20s} {ref:8.3f} {t / ref:7.1f}")
+
+    unit = {r[0].split(" ")[0]: r[1] for r in rows}
+    te_nas_search = 3 * 57 * (unit["ntk_cond"] + unit["linear_regions"])  # 3 repeats x (54 + 3)
+    projections = {
+        "zero-cost-proxies_nb201_cifar10-jpeg (15,625 cells)": 15625 * unit["all"],
+        "zero-cost-proxies_nb201_cifar10-jpeg_n500_reduced": 500 * unit["all"],
+        "zero-cost-proxies_nb201_cifar10-jpeg_n20_reduced": 20 * unit["all"],
+        "naswot_nb201_cifar10-jpeg_n10 (500 x 10 cells)": 5000 * unit["naswot"],
+        "naswot_nb201_cifar10-jpeg_n100 (500 x 100 cells)": 50000 * unit["naswot"],
+        "naswot_nb201_cifar10-jpeg_n1000 (500 x 1000 cells)": 500000 * unit["naswot"],
+        "naswot_nb201_cifar10-jpeg_n10_reduced (20 x 10)": 200 * unit["naswot"],
+        "naswot_nb201_cifar10-jpeg_n100_reduced (20 x 100)": 2000 * unit["naswot"],
+        "te-nas_nb201_cifar10-jpeg (4 searches)": 4 * te_nas_search,
+    }
+    measured = {}
+    for path in sorted((REPO / "results").glob("*/*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("paper") in ("zero_cost_proxies", "naswot", "te_nas"):
+            key = rec["experiment"]
+            wall, dev = rec["cost"]["wall_clock_s"], rec["device"]
+            measured.setdefault(key, []).append(f"{wall:.0f} s ({dev}, seed {rec['seed']})")
+    print("\nreproduction wall-clock: projected here from the unit costs | canonical records")
+    for name, sec in projections.items():
+        exp = name.split(" ")[0]
+        print(f"{name:55s} {sec / 3600:8.2f} h | {'; '.join(measured.get(exp, ['none']))}")
+
+
+if __name__ == "__main__":
+    main()
