@@ -43,8 +43,18 @@ def git_state(repo: Path) -> tuple[str | None, bool | None]:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # results and prose do not change what runs: only code and config make a tree dirty
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)results",
+                ":(exclude)*.md",
+            ],
             cwd=repo,
             capture_output=True,
             text=True,
