@@ -124,5 +124,7 @@ def test_records_are_complete():
             "device",
         ):
             assert key in rec, (path, key)
-        assert rec["git_commit"], f"{path}: a canonical run names the commit it ran"
+        # None only for runs made outside a git checkout (e.g. a copy sent to a GPU machine);
+        # the leaderboard then says "commit unknown"
+        assert rec["git_commit"] is None or len(rec["git_commit"]) == 40
         assert {"wall_clock_s", "peak_rss_mb"} <= set(rec["cost"])
