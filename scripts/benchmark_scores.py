@@ -38,7 +38,11 @@ from reproductions.te_nas.supernet import Nb201SuperNet
 REPO = Path(__file__).resolve().parents[1]
 
 
-def timed(fn, device) -> float:
+def timed(fn, device, warmup: bool = False) -> float:
+    """Seconds of one call of ``fn``; ``warmup`` runs it once untimed first (allocator and
+    autograd caches, lazy initialisation), so first-call costs do not land in a row."""
+    if warmup:
+        fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -75,10 +79,10 @@ def main() -> None:
 
     x128, _ = pool.batch(rng, 128, CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, device=device)
     t_score = t_ref = 0.0
-    for arch in archs:
+    for i, arch in enumerate(archs):
         net = Nb201Network(arch, 1).to(device)
-        t_ref += timed(lambda net=net: forward(net, x128), device)
-        t_score += timed(lambda net=net: naswot_score(net, x128), device)
+        t_ref += timed(lambda net=net: forward(net, x128), device, warmup=i == 0)
+        t_score += timed(lambda net=net: naswot_score(net, x128), device, warmup=i == 0)
     rows.append(
         ("naswot (NB-201 net, batch 128)", t_score / len(archs), "forward", t_ref / len(archs))
     )
@@ -86,12 +90,14 @@ def main() -> None:
     x64, y64 = pool.batch(rng, 64, CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, True, device=device)
     per_proxy = {p: 0.0 for p in (*PROXIES, "all six")}
     t_ref = 0.0
-    for arch in archs:
+    for i, arch in enumerate(archs):
         net = Nb201Network(arch, 10).to(device)
-        t_ref += timed(lambda net=net: forward_backward(net, x64, y64), device)
+        w = i == 0
+        t_ref += timed(lambda net=net: forward_backward(net, x64, y64), device, w)
         for p in PROXIES:
-            per_proxy[p] += timed(lambda net=net, p=p: zero_cost_scores(net, x64, y64, [p]), device)
-        per_proxy["all six"] += timed(lambda net=net: zero_cost_scores(net, x64, y64), device)
+            fn = lambda net=net, p=p: zero_cost_scores(net, x64, y64, [p])  # noqa: E731
+            per_proxy[p] += timed(fn, device, w)
+        per_proxy["all six"] += timed(lambda net=net: zero_cost_scores(net, x64, y64), device, w)
     for p, t in per_proxy.items():
         rows.append(
             (
@@ -105,13 +111,13 @@ def main() -> None:
     s = {"mean": CIFAR10_MEAN_XAUTODL, "std": CIFAR10_STD_XAUTODL}
     supernet = Nb201SuperNet(3, 1, 10).to(device)
     x72, _ = pool.batch(rng, 72, s["mean"], s["std"], True, device=device)
-    t_ref = timed(lambda: forward_backward(supernet, x72), device)
+    t_ref = timed(lambda: forward_backward(supernet, x72), device, warmup=True)
     t_ntk = timed(lambda: ntk_condition_number(supernet, x72), device)
     rows.append(("ntk_cond (TE-NAS supernet C=3, batch 72)", t_ntk, "fwd+bwd", t_ref))
     thin = Nb201SuperNet(1, 1, 10, use_stem=False, depth=1).to(device)
     crops = pool.crops(rng, 3000, s["mean"], s["std"], device=device)
-    t_ref = timed(lambda: forward(thin, crops), device)
-    t_lr = timed(lambda: num_linear_regions(thin, crops, batch_size=1000), device)
+    t_ref = timed(lambda: forward(thin, crops), device, warmup=True)
+    t_lr = timed(lambda: num_linear_regions(thin, crops, batch_size=1000), device, warmup=True)
     rows.append(("linear_regions (thin supernet, 3000 crops)", t_lr, "forward", t_ref))
 
     print(f"device: {device}, {torch.get_num_threads()} threads; {args.archs} cells per row")
