@@ -78,15 +78,23 @@ class Nb201Benchmark:
     """All 15,625 NB-201 results, read from the compact CSV table."""
 
     def __init__(
-        self, columns: dict[str, np.ndarray], bench_index: np.ndarray, source: str
+        self,
+        columns: dict[str, np.ndarray],
+        bench_index: np.ndarray,
+        source: str,
+        variant: str = "nb201-table",
     ) -> None:
         self.columns = columns
         self.bench_index = bench_index  # NB-201 / NATS-Bench topology index, per arch code
         self.source = source
+        self.variant = variant  # which benchmark file the numbers come from (for records)
 
     @classmethod
     def from_csv(
-        cls, path: str | Path, sha256: str | None = COMPACT_TABLE_SHA256
+        cls,
+        path: str | Path,
+        sha256: str | None = COMPACT_TABLE_SHA256,
+        variant: str = "nb201-table",
     ) -> Nb201Benchmark:
         """Load the compact table; check its checksum; fail in one line on a missing/corrupt file."""
         import pandas as pd
@@ -116,7 +124,7 @@ class Nb201Benchmark:
         columns = {
             c: df[c].to_numpy(dtype=np.float64)[order] for c in (*ACC_COLUMNS, *OTHER_COLUMNS)
         }
-        return cls(columns, df["index"].to_numpy()[order], source=str(path))
+        return cls(columns, df["index"].to_numpy()[order], source=str(path), variant=variant)
 
     def value(self, arch: Nb201Arch, column: str) -> float:
         """One table entry, uncounted: for reporting a found architecture, never for search."""

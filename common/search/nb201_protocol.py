@@ -19,6 +19,7 @@ import numpy as np
 from common.benchmarks.nb201 import Nb201Benchmark, QuerySession
 from common.spaces.nb201.arch import Nb201Arch
 
+RUN_SEED_STRIDE = 1_000_003  # run i of seed s is seeded s * stride + i
 SearchFn = Callable[[QuerySession, random.Random], Nb201Arch]
 
 
@@ -46,7 +47,7 @@ class Nb201Protocol:
 def run_protocol(
     search: SearchFn, bench: Nb201Benchmark, protocol: Nb201Protocol, seed: int
 ) -> dict:
-    """Run ``protocol.num_runs`` independent searches (run ``i`` seeded ``seed * 1_000_003 + i``).
+    """Run ``protocol.num_runs`` independent searches (run ``i`` seeded ``seed * RUN_SEED_STRIDE + i``).
 
     Returns per-run lists: the final 200-epoch metrics of each found architecture, its arch
     string, the queries and simulated seconds spent, and the search's own wall-clock.
@@ -58,7 +59,7 @@ def run_protocol(
             protocol.signal, protocol.time_column, protocol.time_scale, protocol.time_budget_s
         )
         start = time.perf_counter()
-        best = search(session, random.Random(seed * 1_000_003 + run))
+        best = search(session, random.Random(seed * RUN_SEED_STRIDE + run))
         out["search_wall_s"].append(time.perf_counter() - start)
         if session.num_queries == 0:
             raise RuntimeError("search returned an architecture without querying any")

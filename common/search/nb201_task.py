@@ -19,7 +19,7 @@ from common.search.nb201_protocol import Nb201Protocol, run_protocol, summarize
 
 
 def run_nb201_query_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    bench = instantiate({k: v for k, v in cfg.benchmark.items() if k != "variant"})
+    bench = instantiate(cfg.benchmark)
     protocol = Nb201Protocol(**OmegaConf.to_container(cfg.protocol, resolve=True))
     search = instantiate(cfg.search)
     out = run_protocol(search, bench, protocol, seed=cfg.seed)

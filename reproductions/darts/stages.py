@@ -152,7 +152,7 @@ def search(cfg: DictConfig, logger: RunLogger) -> RunResult:
     arch, path, info = run_search(cfg, logger)
     metrics: dict[str, list[float]] = {}
     if isinstance(arch, Nb201Arch) and cfg.get("benchmark"):
-        bench = instantiate({k: v for k, v in cfg.benchmark.items() if k != "variant"})
+        bench = instantiate(cfg.benchmark)
         metrics = {c: [bench.value(arch, c)] for c in cfg.report_columns}
     return RunResult(
         metrics=metrics,

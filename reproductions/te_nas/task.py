@@ -15,14 +15,12 @@ from omegaconf import DictConfig, OmegaConf
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.scores.batches import load_image_pool, resolve_device
-from common.search.nb201_protocol import summarize
+from common.search.nb201_protocol import RUN_SEED_STRIDE, summarize
 from reproductions.te_nas.search import TeNasSettings, te_nas_search
-
-RUN_SEED_STRIDE = 1_000_003  # run i of seed s is seeded s * stride + i (as nb201_protocol)
 
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    bench = instantiate({k: v for k, v in cfg.benchmark.items() if k != "variant"})
+    bench = instantiate(cfg.benchmark)
     pool = load_image_pool(cfg.images.path)
     device = resolve_device(cfg.device)
     settings = TeNasSettings(**OmegaConf.to_container(cfg.search.settings, resolve=True))

@@ -73,7 +73,7 @@ def score_archs(archs, pool, cfg: DictConfig, device, logger: RunLogger) -> pd.D
 
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    bench = instantiate({k: v for k, v in cfg.benchmark.items() if k != "variant"})
+    bench = instantiate(cfg.benchmark)
     pool = load_image_pool(cfg.images.path)
     device = resolve_device(cfg.device)
     archs = sample_archs(cfg.sample.num_archs, cfg.sample.seed)
