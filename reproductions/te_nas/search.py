@@ -75,19 +75,70 @@ def dense_ranks(values: dict, descending: bool) -> tuple[dict, list]:
     return ranks, order
 
 
-def choose_prunes(d_kappa: dict, d_regions: dict) -> dict[int, str]:
-    """Per edge, the op to prune: smallest rank(dk, descending) + rank(dR, ascending); ties go
-    to the op earlier in the dk order (TE-NAS sorts ``rankings`` stably by the sum)."""
+def rank_sum_order(d_kappa: dict, d_regions: dict) -> list:
+    """Candidates from most to least prunable: ascending rank(dk, descending) +
+    rank(dR, ascending), ties in the dk order (TE-NAS sorts ``rankings`` stably by the sum)."""
     s_kappa, kappa_order = dense_ranks(d_kappa, descending=True)
     s_regions, _ = dense_ranks(d_regions, descending=False)
-    position = {c: i for i, c in enumerate(kappa_order)}
-    best: dict[int, tuple] = {}
-    for c in d_kappa:
-        key = (s_kappa[c] + s_regions[c], position[c])
-        edge = c[0]
-        if edge not in best or key < best[edge][0]:
-            best[edge] = (key, c[1])
-    return {edge: op for edge, (_key, op) in best.items()}
+    return sorted(kappa_order, key=lambda c: s_kappa[c] + s_regions[c])
+
+
+def choose_prunes(d_kappa: dict, d_regions: dict, per_edge: int = 1) -> dict:
+    """Per edge (a candidate is ``(edge, op)``), the ``per_edge`` most prunable ops; with
+    ``per_edge=1`` the op itself, else a list (``prune_func_rank``'s ``edge2choice``)."""
+    chosen: dict = {}
+    for edge, op in rank_sum_order(d_kappa, d_regions):
+        ops = chosen.setdefault(edge, [])
+        if len(ops) < per_edge:
+            ops.append(op)
+    return {e: ops[0] for e, ops in chosen.items()} if per_edge == 1 else chosen
+
+
+def measure_deltas(
+    ntk_net: torch.nn.Module,
+    lr_net: torch.nn.Module,
+    pool: ImagePool,
+    rng: np.random.Generator,
+    s,
+    base_mask,
+    candidates: dict,
+    device: torch.device,
+) -> tuple[dict, dict, float, float]:
+    """Algorithm 1's measurements for one pruning decision: for each candidate mask (the
+    supernet with one op, or one edge, removed), the relative changes ``dk`` and ``dR``
+    against ``base_mask``, each rounded to ``s.precision`` decimals per repeat and averaged
+    over ``s.repeat`` repeats; also the unpruned supernet's mean ``kappa_N`` and ``R_N``.
+    Within a repeat every mask is measured on the same batch, crops and weights."""
+    d_kappa: dict = {c: [] for c in candidates}
+    d_regions: dict = {c: [] for c in candidates}
+    base_kappa, base_regions = [], []
+    for _ in range(s.repeat):
+        if s.init == "kaiming_normal":
+            kaiming_normal_init(ntk_net, "fan_out")  # TE-NAS: "_fanout" for backward
+            kaiming_normal_init(lr_net, "fan_in")  # "_fanin" for forward
+        x, _ = pool.batch(rng, s.ntk_batch_size, s.mean, s.std, s.ntk_augment, device=device)
+        crops = pool.crops(
+            rng,
+            s.lr_samples_per_batch * s.lr_num_batches,
+            s.mean,
+            s.std,
+            size=s.lr_crop_size,
+            device=device,
+        )
+        ntk_net.mask = lr_net.mask = base_mask
+        k0 = _finite_cond(ntk_condition_number(ntk_net, x))
+        r0 = num_linear_regions(lr_net, crops, batch_size=s.lr_samples_per_batch)
+        base_kappa.append(k0)
+        base_regions.append(r0)
+        for c, mask in candidates.items():
+            ntk_net.mask = lr_net.mask = mask
+            k = _finite_cond(ntk_condition_number(ntk_net, x))
+            r = num_linear_regions(lr_net, crops, batch_size=s.lr_samples_per_batch)
+            d_kappa[c].append(round((k0 - k) / k0, s.precision))
+            d_regions[c].append(round((r0 - r) / r0, s.precision))
+    mean_dk = {c: float(np.mean(v)) for c, v in d_kappa.items()}
+    mean_dr = {c: float(np.mean(v)) for c, v in d_regions.items()}
+    return mean_dk, mean_dr, float(np.mean(base_kappa)), float(np.mean(base_regions))
 
 
 def te_nas_search(
@@ -106,42 +157,17 @@ def te_nas_search(
         candidates = [
             (e, op) for e, ops in enumerate(mask) if len(ops) > 1 for op in OPS if op in ops
         ]
-        d_kappa: dict = {c: [] for c in candidates}
-        d_regions: dict = {c: [] for c in candidates}
-        base_kappa, base_regions = [], []
-        for _ in range(s.repeat):
-            if s.init == "kaiming_normal":
-                kaiming_normal_init(ntk_net, "fan_out")  # TE-NAS: "_fanout" for backward
-                kaiming_normal_init(lr_net, "fan_in")  # "_fanin" for forward
-            x, _ = pool.batch(rng, s.ntk_batch_size, s.mean, s.std, s.ntk_augment, device=device)
-            crops = pool.crops(
-                rng,
-                s.lr_samples_per_batch * s.lr_num_batches,
-                s.mean,
-                s.std,
-                size=s.lr_crop_size,
-                device=device,
-            )
-            ntk_net.mask = lr_net.mask = mask
-            k0 = _finite_cond(ntk_condition_number(ntk_net, x))
-            r0 = num_linear_regions(lr_net, crops, batch_size=s.lr_samples_per_batch)
-            base_kappa.append(k0)
-            base_regions.append(r0)
-            for edge, op in candidates:
-                ntk_net.mask = lr_net.mask = prune(mask, edge, op)
-                k = _finite_cond(ntk_condition_number(ntk_net, x))
-                r = num_linear_regions(lr_net, crops, batch_size=s.lr_samples_per_batch)
-                d_kappa[(edge, op)].append(round((k0 - k) / k0, s.precision))
-                d_regions[(edge, op)].append(round((r0 - r) / r0, s.precision))
-        mean_dk = {c: float(np.mean(v)) for c, v in d_kappa.items()}
-        mean_dr = {c: float(np.mean(v)) for c, v in d_regions.items()}
+        masks = {(edge, op): prune(mask, edge, op) for edge, op in candidates}
+        mean_dk, mean_dr, kappa, regions = measure_deltas(
+            ntk_net, lr_net, pool, rng, s, mask, masks, device
+        )
         pruned = choose_prunes(mean_dk, mean_dr)
         for edge, op in pruned.items():
             mask = prune(mask, edge, op)
         rounds.append(
             {
-                "kappa": float(np.mean(base_kappa)),
-                "regions": float(np.mean(base_regions)),
+                "kappa": kappa,
+                "regions": regions,
                 "pruned": {str(e): op for e, op in sorted(pruned.items())},
                 "d_kappa": {f"{e}:{op}": v for (e, op), v in mean_dk.items()},
                 "d_regions": {f"{e}:{op}": v for (e, op), v in mean_dr.items()},

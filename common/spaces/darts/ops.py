@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from common.errors import choices_error
 from common.spaces.darts.genotype import ALL_OPS
@@ -152,7 +153,12 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+        shifted = x[:, :, 1:, 1:]
+        if x.shape[-2] % 2 or x.shape[-1] % 2:
+            # odd sizes (TE-NAS's 3x3 crops): pad the shifted input at the bottom and right,
+            # as the AutoDL/TE-NAS FactorizedReduce does, so both halves have the same size
+            shifted = F.pad(shifted, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2))
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
 class Conv7x1_1x7(nn.Module):  # named after the op conv_7x1_1x7
