@@ -21,7 +21,7 @@ The result is a DARTS genotype (two (op, input) entries per node), saved as the
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,9 +91,14 @@ def _key(c) -> str:
 
 
 def te_nas_darts_search(
-    pool: ImagePool, settings: TeNasDartsSettings, seed: int, device: torch.device
+    pool: ImagePool,
+    settings: TeNasDartsSettings,
+    seed: int,
+    device: torch.device,
+    progress: Callable[[dict], None] | None = None,
 ) -> dict:
-    """One TE-NAS search on the DARTS space; returns the genotype and the pruning history."""
+    """One TE-NAS search on the DARTS space; returns the genotype and the pruning history.
+    ``progress`` is called with each finished round (a search takes an hour on a CPU)."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     s = settings
@@ -130,8 +135,11 @@ def te_nas_darts_search(
                 "pruned": sorted(_key((ce, op)) for ce, ops in pruned.items() for op in ops),
                 "d_kappa": {_key(c): v for c, v in mean_dk.items()},
                 "d_regions": {_key(c): v for c, v in mean_dr.items()},
+                "elapsed_s": time.perf_counter() - start,
             }
         )
+        if progress:
+            progress(rounds[-1])
 
     ntk_net, lr_net = _networks(s, device)  # one network pair for the edge phase, as TE-NAS
     for cell in range(2):
@@ -157,7 +165,10 @@ def te_nas_darts_search(
                     "pruned": sorted(_key(c) for c in removed),
                     "d_kappa": {_key(c): v for c, v in mean_dk.items()},
                     "d_regions": {_key(c): v for c, v in mean_dr.items()},
+                    "elapsed_s": time.perf_counter() - start,
                 }
             )
+            if progress:
+                progress(rounds[-1])
     genotype: Genotype = mask_to_genotype(mask)
     return {"genotype": genotype, "rounds": rounds, "search_s": time.perf_counter() - start}

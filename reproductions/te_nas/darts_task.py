@@ -11,6 +11,7 @@ CIFAR-10 evaluation network (20 cells, 36 channels, auxiliary head excluded), ne
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -21,6 +22,8 @@ from common.scores.batches import load_image_pool, resolve_device
 from common.search.nb201_protocol import RUN_SEED_STRIDE, summarize
 from common.spaces.darts.model import NetworkCIFAR, count_params_m
 from reproductions.te_nas.darts_search import TeNasDartsSettings, te_nas_darts_search
+
+log = logging.getLogger(__name__)
 
 
 def cifar_params_m(genotype, network: DictConfig) -> float:
@@ -39,7 +42,16 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
 
     genotypes, params, seconds, histories, files = [], [], [], [], []
     for r in range(cfg.search.num_runs):
-        res = te_nas_darts_search(pool, settings, cfg.seed * RUN_SEED_STRIDE + r, device)
+
+        def progress(rd: dict, r: int = r) -> None:
+            log.info(
+                "search %d, %s round: kappa %.4g, regions %.4g, %d pruned, %.0f s",
+                r, rd["phase"], rd["kappa"], rd["regions"], len(rd["pruned"]), rd["elapsed_s"],
+            )  # fmt: skip
+
+        res = te_nas_darts_search(
+            pool, settings, cfg.seed * RUN_SEED_STRIDE + r, device, progress=progress
+        )
         genotype = res["genotype"]
         path = run_dir / f"genotype_search{r}.json"
         genotype.save(path)
