@@ -115,6 +115,9 @@ def validate_argv(argv: list[str]) -> None:
     cfg = _compose(overrides)
     base = _compose([f"experiment={exp[0]}"])
     _check_types(base, cfg, overrides)
+    from common.runner import check_canonical
+
+    check_canonical(cfg)
 
 
 def _user_error(exc: BaseException) -> NasReproError | None:

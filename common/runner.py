@@ -15,6 +15,7 @@ import numpy as np
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
+from common.errors import NasReproError
 from common.results import published
 from common.results.logging import RunLogger
 from common.results.record import (
@@ -48,8 +49,42 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+# Overrides that cut a run short of its experiment's schedule (a few-step check).
+TRUNCATING_TRAINER_KEYS = (
+    "max_steps",
+    "max_time",
+    "fast_dev_run",
+    "limit_train_batches",
+    "limit_val_batches",
+    "limit_test_batches",
+)
+
+
+def truncations(cfg: DictConfig) -> list[str]:
+    """The overrides in ``cfg`` that stop a run before its schedule ends (empty: full run)."""
+    out = [
+        f"trainer.{k}" for k in TRUNCATING_TRAINER_KEYS if cfg.get("trainer", {}).get(k) is not None
+    ]
+    search = cfg.get("search")
+    if isinstance(search, DictConfig) and search.get("run_epochs"):
+        out.append("search.run_epochs")
+    return out
+
+
+def check_canonical(cfg: DictConfig) -> None:
+    """A canonical record (one the leaderboard shows) must come from the full schedule."""
+    cut = truncations(cfg)
+    if cfg.record.canonical and cut:
+        raise NasReproError(
+            f"record.canonical=true needs the experiment's full schedule, but {', '.join(cut)}"
+            " cuts it short: drop those overrides (a truncated run's numbers are not results)"
+        )
+
+
 def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
     """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
+    check_canonical(cfg)
+    cut = truncations(cfg)
     quiet_libraries()
     if cfg.torch_threads:
         import torch
@@ -66,6 +101,7 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         record = {
             "schema": RECORD_SCHEMA,
             "experiment": cfg.experiment_name,
+            "truncated_by": cut,
             "paper": cfg.paper,
             "stage": cfg.stage,
             "scale": cfg.scale,

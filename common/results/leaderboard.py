@@ -210,6 +210,11 @@ def format_run_rows(record: dict) -> str:
     group = aggregate([record])[record["experiment"]]
     refs = published.results_for(record["experiment"])
     lines = [f"\nLeaderboard rows of {record['experiment']} ({_facts(group)}):"]
+    if record.get("truncated_by"):
+        lines.append(
+            f"TRUNCATED by {', '.join(record['truncated_by'])}: a check of the pipeline;"
+            " these numbers are not results."
+        )
     if refs:
         lines += [
             "| metric | published | reproduced | Δ | within band | published number |",

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from common.errors import NasReproError
+
 RECORD_SCHEMA = 1
 PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "timm", "wandb", "numpy", "nasrepro")
 
@@ -118,6 +120,11 @@ def load_records(root: Path) -> list[dict]:
         with open(path) as f:
             rec = json.load(f)
         if rec.get("schema") == RECORD_SCHEMA:
+            if rec.get("truncated_by"):
+                raise NasReproError(
+                    f"{path}: a run cut short by {', '.join(rec['truncated_by'])} is a check,"
+                    " not a result; remove it from the results"
+                )
             rec["_path"] = str(path)
             records.append(rec)
     return records

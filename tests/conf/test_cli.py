@@ -47,6 +47,14 @@ def nasrepro(*args, cwd):
             ["experiment=regularized-evolution_nb201_cifar10", "seed=[1"],
             "malformed override 'seed=[1'",
         ),
+        (
+            [
+                "experiment=darts-1st_darts-space_digits_reduced",
+                "record.canonical=true",
+                "+trainer.max_steps=3",
+            ],
+            "record.canonical=true needs the experiment's full schedule, but trainer.max_steps",
+        ),
     ],
 )
 def test_bad_overrides_fail_in_one_line(tmp_path, args, message):

@@ -71,6 +71,15 @@ def test_band_and_aggregation_across_seed_records(tmp_path):
     assert "seed 0,1" in text
 
 
+def test_a_truncated_run_is_flagged_and_never_a_result(tmp_path):
+    exp = "regularized-evolution_nb201_cifar10"
+    rec = {**_record(exp, [93.0], seed=0), "truncated_by": ["trainer.max_steps"]}
+    assert "TRUNCATED by trainer.max_steps" in leaderboard.format_run_rows(rec)
+    write_json_atomic(tmp_path / "a.json", rec)
+    with pytest.raises(NasReproError, match="cut short by trainer.max_steps"):
+        leaderboard.render(tmp_path)
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(TypeError):
         write_json_atomic(
