@@ -60,13 +60,17 @@ def _facts(group: dict) -> str:
     runs = proto.get("num_searches")
     seeds = ",".join(str(s) for s in sorted(group["seeds"]))
     wall = sum(r["cost"]["wall_clock_s"] for r in group["records"])
-    commit = (rec.get("git_commit") or "unknown")[:8]
+    # seed records may come from different machines and commits: name each one once
+    devices = " + ".join(dict.fromkeys(r["device"] for r in group["records"]))
+    commits = " + ".join(
+        dict.fromkeys((r.get("git_commit") or "unknown")[:8] for r in group["records"])
+    )
     if any(r.get("git_dirty") for r in group["records"]):
-        commit += " + uncommitted changes"
+        commits += " + uncommitted changes"
     parts = [f"{rec['scale']} scale", f"seed {seeds}"]
     if runs:
         parts.append(f"{runs} searches/seed")
-    parts += [rec["data_variant"], f"{wall:.0f} s on {rec['device']}", f"commit {commit}"]
+    parts += [rec["data_variant"], f"{wall:.0f} s on {devices}", f"commit {commits}"]
     return "; ".join(parts)
 
 
