@@ -71,20 +71,21 @@ def truncations(cfg: DictConfig) -> list[str]:
     return out
 
 
-def check_canonical(cfg: DictConfig) -> None:
-    """A canonical record (one the leaderboard shows) must come from the full schedule."""
+def check_canonical(cfg: DictConfig) -> list[str]:
+    """A canonical record (one the leaderboard shows) must come from the full schedule;
+    returns the run's truncating overrides (empty for a full run)."""
     cut = truncations(cfg)
     if cfg.record.canonical and cut:
         raise NasReproError(
             f"record.canonical=true needs the experiment's full schedule, but {', '.join(cut)}"
             " cuts it short: drop those overrides (a truncated run's numbers are not results)"
         )
+    return cut
 
 
 def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
     """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
-    check_canonical(cfg)
-    cut = truncations(cfg)
+    cut = check_canonical(cfg)
     quiet_libraries()
     if cfg.torch_threads:
         import torch

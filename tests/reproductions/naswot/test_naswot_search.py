@@ -15,13 +15,12 @@ from common.scores.batches import ImagePool, load_image_pool
 from common.spaces.nb201.arch import all_archs
 from reproductions.naswot import task
 from reproductions.naswot.search import NaswotSettings, naswot_run
+from tests.reproductions.helpers import random_image_pool
 
 
 @pytest.fixture(scope="module")
 def random_pool() -> ImagePool:
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
-    return ImagePool(images, np.arange(64) % 10, "random test images", "memory")
+    return random_image_pool(64, 32)
 
 
 def test_run_picks_the_highest_score_and_is_seeded(random_pool):

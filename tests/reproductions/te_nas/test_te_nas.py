@@ -4,19 +4,18 @@ and one tiny search through the stage function."""
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
 from common.cli import CONF_DIR
 from common.results.logging import RunLogger
-from common.scores.batches import ImagePool
 from common.spaces.nb201.arch import EDGES, OPS, Nb201Arch
 from common.spaces.nb201.model import Nb201Cell
 from reproductions.te_nas import search, task
 from reproductions.te_nas.search import choose_prunes, dense_ranks
 from reproductions.te_nas.supernet import MixedCell, Nb201SuperNet, full_mask, mask_to_arch, prune
+from tests.reproductions.helpers import random_image_pool
 
 ARCH = Nb201Arch.parse(
     "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
@@ -96,13 +95,7 @@ def fake_kappa(net, x, *a, **k):
 
 
 def run_stage(tmp_path, shared_file, monkeypatch, overrides):
-    rng = np.random.default_rng(0)
-    pool = ImagePool(
-        rng.integers(0, 255, (64, 8, 8, 3), dtype=np.uint8),
-        np.arange(64) % 10,
-        "random test images",
-        "memory",
-    )
+    pool = random_image_pool(64, 8)
     monkeypatch.setattr(task, "load_image_pool", lambda path: pool)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(

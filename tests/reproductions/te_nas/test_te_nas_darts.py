@@ -12,7 +12,6 @@ from hydra import compose, initialize_config_dir
 
 from common.cli import CONF_DIR
 from common.results.logging import RunLogger
-from common.scores.batches import ImagePool
 from common.spaces.darts.genotype import Genotype
 from common.spaces.darts.model import Cell
 from common.spaces.darts.ops import FactorizedReduce
@@ -29,6 +28,7 @@ from reproductions.te_nas.darts_supernet import (
     prune,
 )
 from reproductions.te_nas.search import choose_prunes, rank_sum_order
+from tests.reproductions.helpers import random_image_pool
 
 GENOTYPE = Genotype(
     normal=[
@@ -159,14 +159,8 @@ def fake_kappa(net, x, *a, **k):
     )
 
 
-def random_pool() -> ImagePool:
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, (64, 8, 8, 3), dtype=np.uint8)
-    return ImagePool(images, np.arange(64) % 10, "random test images", "memory")
-
-
 def run_stage(tmp_path: Path, monkeypatch, overrides=()):
-    monkeypatch.setattr(darts_task, "load_image_pool", lambda path: random_pool())
+    monkeypatch.setattr(darts_task, "load_image_pool", lambda path: random_image_pool())
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
             config_name="config",
@@ -230,7 +224,7 @@ def test_measurements_are_paired_within_a_repeat():
     """A candidate identical to the unpruned supernet has deltas of exactly 0 (same batch,
     crops and weights); a real pruning does not."""
     rng = np.random.default_rng(0)
-    pool = random_pool()
+    pool = random_image_pool()
     s = darts_search.TeNasDartsSettings(
         repeat=2, ntk_batch_size=3, lr_samples_per_batch=20, lr_num_batches=1
     )

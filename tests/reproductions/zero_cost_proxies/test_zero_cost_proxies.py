@@ -10,7 +10,6 @@ from hydra import compose, initialize_config_dir
 
 from common.cli import CONF_DIR
 from common.results.logging import RunLogger
-from common.scores.batches import ImagePool
 from common.spaces.nb201.arch import NUM_ARCHS
 from reproductions.zero_cost_proxies import task
 from reproductions.zero_cost_proxies.analysis import (
@@ -18,6 +17,7 @@ from reproductions.zero_cost_proxies.analysis import (
     spearman,
     spearman_with_ci,
 )
+from tests.reproductions.helpers import random_image_pool
 
 
 def test_spearman_and_bootstrap_interval():
@@ -56,13 +56,7 @@ def test_reference_agreement_matches_by_arch(tmp_path: Path):
 
 
 def test_stage_function_on_tiny_run(tmp_path: Path, shared_file, monkeypatch):
-    rng = np.random.default_rng(0)
-    pool = ImagePool(
-        rng.integers(0, 255, (40, 8, 8, 3), dtype=np.uint8),
-        np.arange(40) % 10,
-        "random test images",
-        "memory",
-    )
+    pool = random_image_pool(40, 8)
     monkeypatch.setattr(task, "load_image_pool", lambda path: pool)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
