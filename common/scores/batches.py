@@ -55,7 +55,7 @@ class ImagePool:
         ``RandomCrop(32, padding=4)`` + ``RandomHorizontalFlip`` on the [0, 1] image.
         """
         idx = rng.choice(len(self), size=size, replace=False)
-        x = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float().div_(255.0)
+        x = to_nchw(self.images[idx])
         if augment:
             x = random_crop_flip(x, rng, padding)
         x = normalize(x, mean, std)
@@ -82,7 +82,7 @@ class ImagePool:
         rows = top[:, None] + np.arange(size)[None, :]
         cols = left[:, None] + np.arange(size)[None, :]
         patches = self.images[idx[:, None, None], rows[:, :, None], cols[:, None, :]]
-        x = torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
+        x = to_nchw(patches)
         x = normalize(x, mean, std)
         pick = np.sort(np.argsort(rng.random((count, c)), axis=1)[:, :channels], axis=1)
         x = torch.gather(x, 1, torch.from_numpy(pick)[:, :, None, None].expand(-1, -1, size, size))
@@ -94,6 +94,19 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def to_nchw(images: np.ndarray) -> torch.Tensor:
+    """uint8 NHWC images as a contiguous float NCHW tensor in [0, 1], as ``ToTensor`` + collate.
+
+    A bare ``permute`` would leave channels-last strides, which every later op keeps. On CUDA
+    with PyTorch before the fix of pytorch/pytorch#188344 (2026-06; 2.11 is affected) the
+    channels-last backward of ``avg_pool2d`` with padding is silently wrong, and NB-201's
+    ``avg_pool_3x3`` has padding 1: gradient scores (zero-cost proxies, TE-NAS's NTK) of
+    pooling cells came out up to 3.9x off there.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    return x.contiguous().float().div_(255.0)
 
 
 def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

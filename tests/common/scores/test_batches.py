@@ -59,3 +59,13 @@ def test_registry():
         "synflow",
     }
     assert HIGHER_IS_BETTER["ntk_cond"] is False and HIGHER_IS_BETTER["synflow"] is True
+
+
+def test_batches_and_crops_are_contiguous_nchw(pool):
+    # Channels-last strides would route CUDA avg-pool backward through the kernel of
+    # pytorch/pytorch#188344 (wrong gradients with padding); a DataLoader batch is plain NCHW.
+    for augment in (False, True):
+        x, _ = pool.batch(np.random.default_rng(0), 4, (0.5,) * 3, (0.25,) * 3, augment)
+        assert x.is_contiguous()
+    c = pool.crops(np.random.default_rng(0), 5, (0,) * 3, (1,) * 3, size=3, channels=3)
+    assert c.is_contiguous()
