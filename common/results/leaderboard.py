@@ -178,6 +178,24 @@ def other_runs(groups: dict[str, dict]) -> list[str]:
     return out
 
 
+def withdrawn_rows(results_dir: Path) -> list[str]:
+    rows = []
+    for rec in load_records(results_dir, withdrawn=True):
+        path = Path(rec["_path"])
+        where = path.relative_to(results_dir.parent) if results_dir.parent in path.parents else path
+        rows.append(
+            f"| `{rec['experiment']}` | {rec['seed']} | {rec.get('device', '?')} | `{where}` |"
+            f" {rec['withdrawn']['reason']} |"
+        )
+    if rows:
+        rows = [
+            "| experiment | seed | device | record | why withdrawn |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    return rows
+
+
 def render(results_dir: Path) -> tuple[str, list]:
     groups = aggregate(load_records(results_dir))
     board, rows = nb201_board(groups)
@@ -206,6 +224,9 @@ def render(results_dir: Path) -> tuple[str, list]:
     extra = other_runs(groups)
     if extra:
         lines += ["## Runs without a published counterpart", "", *extra, ""]
+    gone = withdrawn_rows(results_dir)
+    if gone:
+        lines += ["## Withdrawn records (kept in results/, counted nowhere)", "", *gone, ""]
     return "\n".join(lines).rstrip() + "\n", rows
 
 

@@ -114,12 +114,16 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def load_records(root: Path) -> list[dict]:
+def load_records(root: Path, withdrawn: bool = False) -> list[dict]:
+    """The run records under ``root``: the valid ones, or (``withdrawn=True``) only those
+    withdrawn by ``withdraw_record``, which stay on disk with their reason but count nowhere."""
     records = []
     for path in sorted(Path(root).rglob("*.json")):
         with open(path) as f:
             rec = json.load(f)
         if rec.get("schema") == RECORD_SCHEMA:
+            if bool(rec.get("withdrawn")) != withdrawn:
+                continue
             if rec.get("truncated_by"):
                 raise NasReproError(
                     f"{path}: a run cut short by {', '.join(rec['truncated_by'])} is a check,"
@@ -128,3 +132,14 @@ def load_records(root: Path) -> list[dict]:
             rec["_path"] = str(path)
             records.append(rec)
     return records
+
+
+def withdraw_record(path: Path, reason: str) -> None:
+    """Mark a record as withdrawn (its numbers are known to be wrong), keeping it for the
+    audit trail; the leaderboard then lists it with ``reason`` instead of pooling it."""
+    if not reason.strip():
+        raise NasReproError("withdrawing a record needs a reason")
+    with open(path) as f:
+        rec = json.load(f)
+    rec["withdrawn"] = {"reason": reason.strip(), "at": now_iso()}
+    write_json_atomic(Path(path), rec)

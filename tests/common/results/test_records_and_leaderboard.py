@@ -13,7 +13,7 @@ from common.errors import NasReproError
 from common.results import leaderboard, published
 from common.results.cite import main as cite_main
 from common.results.cite import paper_bibtex, repository_bibtex
-from common.results.record import write_json_atomic
+from common.results.record import withdraw_record, write_json_atomic
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -78,6 +78,22 @@ def test_a_truncated_run_is_flagged_and_never_a_result(tmp_path):
     write_json_atomic(tmp_path / "a.json", rec)
     with pytest.raises(NasReproError, match="cut short by trainer.max_steps"):
         leaderboard.render(tmp_path)
+
+
+def test_a_withdrawn_record_is_listed_with_its_reason_and_pooled_nowhere(tmp_path):
+    exp = "regularized-evolution_nb201_cifar10"
+    write_json_atomic(tmp_path / "a.json", _record(exp, [93.0], seed=0))
+    write_json_atomic(tmp_path / "b.json", _record(exp, [80.0], seed=1))
+    withdraw_record(tmp_path / "b.json", "computed with a broken kernel")
+    text, _ = leaderboard.render(tmp_path)
+    section = text[text.index(f"`nasrepro experiment={exp}`") :]
+    row = next(line for line in section.splitlines() if line.startswith("| CIFAR-10 test"))
+    assert "93.00 ± 0.00 (n=1)" in row  # seed 1's 80.0 left out
+    gone = text[text.index("## Withdrawn records") :]
+    assert f"| `{exp}` | 1 | cpu |" in gone and "computed with a broken kernel" in gone
+    assert json.loads((tmp_path / "b.json").read_text())["metrics"]["cifar10_test"] == [80.0]
+    with pytest.raises(NasReproError, match="needs a reason"):
+        withdraw_record(tmp_path / "a.json", " ")
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
