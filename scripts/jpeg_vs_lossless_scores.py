@@ -30,8 +30,9 @@ from common.spaces.nb201.model import Nb201Network
 def match_jpeg(lossless: np.ndarray, labels: np.ndarray, jpeg: np.ndarray, jpeg_labels):
     """Index of each lossless image in ``jpeg`` (same label, least squared error), and PSNR."""
     idx, psnr = [], []
+    jpeg = jpeg.astype(np.float64)
     for img, label in zip(lossless.astype(np.float64), labels, strict=True):
-        err = ((jpeg.astype(np.float64) - img) ** 2).mean(axis=(1, 2, 3))
+        err = ((jpeg - img) ** 2).mean(axis=(1, 2, 3))
         err[jpeg_labels != label] = np.inf
         j = int(err.argmin())
         idx.append(j)

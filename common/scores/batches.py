@@ -105,8 +105,7 @@ def to_nchw(images: np.ndarray) -> torch.Tensor:
     ``avg_pool_3x3`` has padding 1: gradient scores (zero-cost proxies, TE-NAS's NTK) of
     pooling cells came out up to 3.9x off there.
     """
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-    return x.contiguous().float().div_(255.0)
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().float().div_(255.0)
 
 
 def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
