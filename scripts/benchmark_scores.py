@@ -10,7 +10,6 @@ projected from these unit costs, beside the wall-clock of the canonical records 
 """
 
 import argparse
-import json
 import random
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.results.record import load_records
 from common.scores.batches import (
     CIFAR10_MEAN_XAUTODL,
     CIFAR10_MEAN_ZC,
@@ -140,17 +140,19 @@ def main() -> None:
         "naswot_nb201_cifar10-jpeg_n100_reduced (20 x 100)": 2000 * unit["naswot"],
         "te-nas_nb201_cifar10-jpeg (4 searches)": 4 * te_nas_search,
     }
-    measured = {}
-    for path in sorted((REPO / "results").glob("*/*.json")):
-        rec = json.loads(path.read_text())
+    measured: dict[str, list[str]] = {}
+    for rec in load_records(REPO / "results"):  # withdrawn records are skipped
         if rec.get("paper") in ("zero_cost_proxies", "naswot", "te_nas"):
-            key = rec["experiment"]
             wall, dev = rec["cost"]["wall_clock_s"], rec["device"]
-            measured.setdefault(key, []).append(f"{wall:.0f} s ({dev}, seed {rec['seed']})")
+            line = f"{wall:.0f} s ({dev}, seed {rec['seed']})"
+            measured.setdefault(rec["experiment"], []).append(line)
     print("\nreproduction wall-clock: projected here from the unit costs | canonical records")
     for name, sec in projections.items():
         exp = name.split(" ")[0]
-        print(f"{name:55s} {sec / 3600:8.2f} h | {'; '.join(measured.get(exp, ['none']))}")
+        runs = "; ".join(measured.pop(exp, ["none"]))
+        print(f"{name:55s} {sec / 3600:8.2f} h | {runs}")
+    for exp, runs in sorted(measured.items()):  # not projected: e.g. the DARTS-space search
+        print(f"{exp:55s} {'':>8s}   | {'; '.join(runs)}")
 
 
 if __name__ == "__main__":
