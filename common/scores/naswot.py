@@ -29,7 +29,10 @@ def hamming_kernel(net: nn.Module, inputs: torch.Tensor, train_mode: bool = True
 
     def accumulate(_module: nn.Module, out: torch.Tensor) -> None:
         nonlocal kernel
-        codes = (out.detach().reshape(n, -1) > 0).to(torch.float32)
+        codes = out.detach() > 0
+        if codes.dim() == 4 and codes.is_contiguous(memory_format=torch.channels_last):
+            codes = codes.permute(0, 2, 3, 1)  # NHWC view: no copy; K ignores the unit order
+        codes = codes.reshape(n, -1).to(torch.float32)
         units = codes.shape[1]
         # c c^T + (1-c)(1-c)^T = 2 c c^T - |c_i| - |c_j| + units. Entries are counts <= units,
         # exact in float32 below 2**24 units per layer; summed over layers in float64.

@@ -52,6 +52,16 @@ def test_invariant_to_permuting_the_batch(small_nb201):
     assert a == pytest.approx(b, rel=1e-12, abs=1e-9)
 
 
+def test_channels_last_network_gives_the_same_kernel(small_nb201):
+    # The CPU search runs NHWC; its codes are read as an NHWC view (units in another order,
+    # which K ignores). Mixing up samples would change K by its own size, not by 1e-4.
+    x = torch.randn(16, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    k = hamming_kernel(small_nb201, x)
+    nhwc = small_nb201.to(memory_format=torch.channels_last)
+    k_nhwc = hamming_kernel(nhwc, x.contiguous(memory_format=torch.channels_last))
+    np.testing.assert_allclose(k_nhwc, k, rtol=1e-4)
+
+
 def test_duplicate_inputs_make_the_kernel_singular():
     x = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     assert naswot_score(one_hidden_layer(), x) == -math.inf
