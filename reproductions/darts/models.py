@@ -93,3 +93,9 @@ def pnasnet5_darts_space_cifar10(
 ) -> NetworkCIFAR | NetworkImageNet:
     """PNASNet-5 as PNASNet.pytorch encodes it, DARTS CIFAR-10 network."""
     return _create("pnasnet5_darts_space_cifar10", pretrained, kwargs)
+
+
+@register_model
+def tenas_cifar10(pretrained: bool = False, **kwargs: Any) -> NetworkCIFAR | NetworkImageNet:
+    """TE-NAS's released CIFAR-10 cell (DARTS_evaluation), DARTS CIFAR-10 network."""
+    return _create("tenas_cifar10", pretrained, kwargs)

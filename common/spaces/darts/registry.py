@@ -278,6 +278,40 @@ CELLS: dict[str, PublishedCell] = {
             ),
         ),
     ),
+    "TENAS_cifar10": PublishedCell(
+        Genotype(
+            normal=_cell(
+                [("dil_conv_3x3", 0), ("sep_conv_5x5", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 2)]
+                + [("skip_connect", 0), ("dil_conv_5x5", 1), ("sep_conv_3x3", 1)]
+                + [("sep_conv_5x5", 3)]
+            ),
+            normal_concat=(2, 3, 4, 5),
+            reduce=_cell(
+                [("sep_conv_5x5", 0), ("sep_conv_5x5", 1), ("sep_conv_5x5", 1), ("sep_conv_5x5", 2)]
+                + [("sep_conv_3x3", 1), ("sep_conv_3x3", 3), ("sep_conv_5x5", 2)]
+                + [("sep_conv_3x3", 4)]
+            ),
+            reduce_concat=(2, 3, 4, 5),
+        ).validate(),
+        Provenance(
+            paper=(
+                "Chen, Gong & Wang. Neural Architecture Search on ImageNet in Four GPU Hours: A"
+                " Theoretically Inspired Perspective. ICLR 2021"
+            ),
+            paper_id="arXiv:2102.11535",
+            origin=(
+                "github.com/chenwydj/DARTS_evaluation genotypes.py @ 4c317ce (TENAS_cifar10; the"
+                " evaluation code the VITA-Group/TENAS README points to)"
+            ),
+            origin_url="https://github.com/chenwydj/DARTS_evaluation",
+            table="TE-NAS Table 2 reports 2.63 +- 0.064 %, 3.8M for its four searches",
+            notes=(
+                "The repository does not say which search produced this cell or whether it is"
+                " a Table 2 model; at 36 channels and 20 cells it has 4.14M parameters, not"
+                " 3.8M. The same file's TEGNAS_ProbNAS genotype is identical to it."
+            ),
+        ),
+    ),
 }
 
 GENOTYPES: dict[str, Genotype] = {name: cell.genotype for name, cell in CELLS.items()}
@@ -326,6 +360,9 @@ MODELS: dict[str, PublishedModel] = {
     "enas_darts_space_cifar10": PublishedModel("ENAS", "cifar", _CIFAR),
     "enas_nsganet_darts_space_cifar10": PublishedModel("ENAS_NSGANet", "cifar", _CIFAR),
     "pnasnet5_darts_space_cifar10": PublishedModel("PNASNet", "cifar", _CIFAR),
+    "tenas_cifar10": PublishedModel(
+        "TENAS_cifar10", "cifar", _CIFAR, published="none for this cell (Table 2: 3.8M, 4 cells)"
+    ),
 }
 
 

@@ -26,6 +26,7 @@ NAMES = [
     "enas_darts_space_cifar10",
     "enas_nsganet_darts_space_cifar10",
     "pnasnet5_darts_space_cifar10",
+    "tenas_cifar10",
 ]
 
 
@@ -80,6 +81,7 @@ def test_provenance_names_paper_and_origin(models: dict[str, nn.Module]) -> None
 def test_genotypes_are_valid_and_darts_ones_are_in_the_space() -> None:
     GENOTYPES["DARTS_V1"].validate()
     GENOTYPES["DARTS_V2"].validate()
+    GENOTYPES["TENAS_cifar10"].validate()
     for name in ("NASNet", "AmoebaNet", "ENAS", "ENAS_NSGANet", "PNASNet"):
         assert GENOTYPES[name].validate(steps=5, ops=ALL_OPS).steps == (5, 5)
 
@@ -163,3 +165,11 @@ def test_reencoded_cell_params(
     params = count_params_m(models[name])
     assert params == pytest.approx(expected, abs=1e-6)
     assert 0.5 * original < params < 1.5 * original  # same order as the original network
+
+
+def test_tenas_released_cell_params(models: dict[str, nn.Module]) -> None:
+    # TE-NAS Table 2 gives 3.8M for its four searches; the cell its evaluation repository
+    # releases is larger. Exact value as measured; the searches here found 2.72-3.78M
+    # (reproductions/te_nas/README.md), the spread a single published size does not show.
+    assert count_params_m(models["tenas_cifar10"]) == pytest.approx(4.137526, abs=1e-6)
+    assert "4.14M" in PROVENANCE["tenas_cifar10"]["notes"]
