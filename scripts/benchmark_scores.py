@@ -86,6 +86,16 @@ def main() -> None:
     rows.append(
         ("naswot (NB-201 net, batch 128)", t_score / len(archs), "forward", t_ref / len(archs))
     )
+    if device.type == "cpu":  # what naswot_run does on a CPU (channels_last_on_cpu: true)
+        nhwc = torch.channels_last
+        x128_nhwc = x128.contiguous(memory_format=nhwc)
+        t_nhwc = 0.0
+        for i, arch in enumerate(archs):
+            net = Nb201Network(arch, 1).to(device, memory_format=nhwc)
+            fn = lambda net=net: naswot_score(net, x128_nhwc)  # noqa: E731
+            t_nhwc += timed(fn, device, warmup=i == 0)
+        name = "naswot-nhwc (channels-last net and batch)"
+        rows.append((name, t_nhwc / len(archs), "naswot, NCHW", t_score / len(archs)))
 
     x64, y64 = pool.batch(rng, 64, CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, True, device=device)
     per_proxy = {p: 0.0 for p in (*PROXIES, "all six")}
@@ -128,16 +138,18 @@ def main() -> None:
         print(f"{name:48s} {t:8.3f} {1 / t:8.3f} {ref_name:>20s} {ref:8.3f} {t / ref:7.1f}")
 
     unit = {r[0].split(" ")[0]: r[1] for r in rows}
+    naswot = unit.get("naswot-nhwc", unit["naswot"])  # the layout the searches use here
     te_nas_search = 3 * 57 * (unit["ntk_cond"] + unit["linear_regions"])  # 3 repeats x (54 + 3)
     projections = {
         "zero-cost-proxies_nb201_cifar10-jpeg (15,625 cells)": 15625 * unit["all"],
         "zero-cost-proxies_nb201_cifar10-jpeg_n500_reduced": 500 * unit["all"],
         "zero-cost-proxies_nb201_cifar10-jpeg_n20_reduced": 20 * unit["all"],
-        "naswot_nb201_cifar10-jpeg_n10 (500 x 10 cells)": 5000 * unit["naswot"],
-        "naswot_nb201_cifar10-jpeg_n100 (500 x 100 cells)": 50000 * unit["naswot"],
-        "naswot_nb201_cifar10-jpeg_n1000 (500 x 1000 cells)": 500000 * unit["naswot"],
-        "naswot_nb201_cifar10-jpeg_n10_reduced (20 x 10)": 200 * unit["naswot"],
-        "naswot_nb201_cifar10-jpeg_n100_reduced (20 x 100)": 2000 * unit["naswot"],
+        "naswot_nb201_cifar10-jpeg_n10 (500 x 10 cells)": 5000 * naswot,
+        "naswot_nb201_cifar10-jpeg_n100 (500 x 100 cells)": 50000 * naswot,
+        "naswot_nb201_cifar10-jpeg_n1000 (500 x 1000 cells)": 500000 * naswot,
+        "naswot_nb201_cifar10-jpeg_n10_reduced (20 x 10)": 200 * naswot,
+        "naswot_nb201_cifar10-jpeg_n100_reduced (20 x 100)": 2000 * naswot,
+        "naswot_nb201_cifar10-jpeg_n1000_reduced (1 x 1000)": 1000 * naswot,
         "te-nas_nb201_cifar10-jpeg (4 searches)": 4 * te_nas_search,
     }
     measured: dict[str, list[str]] = {}
