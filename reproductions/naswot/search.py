@@ -47,18 +47,29 @@ def cells() -> tuple[Nb201Arch, ...]:
     return tuple(all_archs())
 
 
+def draw_run(
+    pool: ImagePool, settings: NaswotSettings, run_seed: int, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, np.ndarray]:
+    """A run's random draws, in the order it makes them: its batch, then its N arch codes.
+
+    Cheap (no network is built), so which cells a seed's runs will sample can be listed
+    before, or without, scoring them.
+    """
+    rng = np.random.default_rng(run_seed)
+    x, _ = pool.batch(
+        rng, settings.batch_size, settings.mean, settings.std, settings.augment, device=device
+    )
+    return x, rng.integers(0, NUM_ARCHS, settings.num_samples)
+
+
 def naswot_run(
     pool: ImagePool, settings: NaswotSettings, run_seed: int, device: torch.device
 ) -> dict:
     """One NASWOT search; returns the chosen cell, all sampled cells and their scores."""
-    rng = np.random.default_rng(run_seed)
     torch.manual_seed(run_seed)
     archs = cells()
     start = time.perf_counter()
-    x, _ = pool.batch(
-        rng, settings.batch_size, settings.mean, settings.std, settings.augment, device=device
-    )
-    codes = rng.integers(0, NUM_ARCHS, settings.num_samples)
+    x, codes = draw_run(pool, settings, run_seed, device)
     nhwc = settings.channels_last_on_cpu and torch.device(device).type == "cpu"
     fmt = torch.channels_last if nhwc else torch.contiguous_format
     x = x.contiguous(memory_format=fmt)

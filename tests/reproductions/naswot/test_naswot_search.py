@@ -1,6 +1,7 @@
 """NASWOT search: it returns the best-scoring sampled cell, is seeded, and (slow tier) beats
 random selection on NAS-Bench-201."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ from common.benchmarks.nb201 import Nb201Benchmark
 from common.cli import CONF_DIR
 from common.results.logging import RunLogger
 from common.scores.batches import ImagePool, load_image_pool
-from common.spaces.nb201.arch import all_archs
+from common.search.nb201_protocol import RUN_SEED_STRIDE
+from common.spaces.nb201.arch import Nb201Arch, all_archs
 from reproductions.naswot import task
-from reproductions.naswot.search import NaswotSettings, naswot_run
+from reproductions.naswot.search import NaswotSettings, draw_run, naswot_run
 from tests.reproductions.helpers import random_image_pool
 
 
@@ -32,6 +34,29 @@ def test_run_picks_the_highest_score_and_is_seeded(random_pool):
     assert a["arch"] == archs[a["sampled_codes"][best]]
     assert a["top_score"] == max(a["scores"])
     assert a["sampled_codes"] == b["sampled_codes"] and a["scores"] == b["scores"]
+
+
+def test_draw_run_is_the_runs_own_draw(random_pool):
+    settings = NaswotSettings(num_samples=4, batch_size=8, channels=4, cells_per_stage=1)
+    res = naswot_run(random_pool, settings, run_seed=11, device=torch.device("cpu"))
+    _, codes = draw_run(random_pool, settings, run_seed=11)
+    assert res["sampled_codes"] == codes.tolist()
+
+
+def test_draw_run_lists_the_cells_the_n1000_records_sampled(shared_file):
+    """Each committed N=1000 record's found cell is in the sample ``draw_run`` lists for its
+    seed (1,000 of 15,625 codes: a draw in another order would miss most of them)."""
+    pool = load_image_pool(shared_file("cifar10_yoongikim_jpegq75_small.npz"))
+    settings = NaswotSettings(num_samples=1000)
+    index = {str(a): i for i, a in enumerate(all_archs())}
+    results = Path(__file__).resolve().parents[3] / "results" / "naswot"
+    records = sorted(results.glob("naswot_nb201_cifar10-jpeg_n1000_reduced__seed*.json"))
+    assert len(records) >= 12
+    for path in records:
+        rec = json.loads(path.read_text())
+        found = str(Nb201Arch.parse(rec["diagnostics"]["most_found_arch"]))
+        _, codes = draw_run(pool, settings, run_seed=rec["seed"] * RUN_SEED_STRIDE)
+        assert index[found] in codes, path.name
 
 
 def test_stage_function_reports_board_columns(

@@ -1,0 +1,47 @@
+"""Which NASWOT runs sample a given NB-201 cell, found without scoring anything.
+
+A NASWOT run's random draws (its batch, then its N cell codes) come from its run seed alone
+(``reproductions.naswot.search.draw_run``), so the seeds whose sample holds a cell can be
+listed for any number of runs in seconds. Used in ``reproductions/naswot/README.md`` for the
+all-1x1 cell of the N=1000 rows. Run:
+
+    python scripts/naswot_sampled_cell.py --data data/cifar10_yoongikim_jpegq75_small.npz \\
+        --samples 1000 --runs-per-seed 1 --seeds 500
+"""
+
+import argparse
+
+from common.scores.batches import load_image_pool
+from common.search.nb201_protocol import RUN_SEED_STRIDE
+from common.spaces.nb201.arch import Nb201Arch, all_archs
+from reproductions.naswot.search import NaswotSettings, draw_run
+
+ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="the CIFAR-10 image pool (.npz) the runs use")
+    ap.add_argument("--cell", default=ALL_1X1, help="NB-201 arch string (default: all 1x1)")
+    ap.add_argument("--samples", type=int, default=1000, help="N, cells sampled per run")
+    ap.add_argument("--runs-per-seed", type=int, default=1, help="searches per seed (1 or 20)")
+    ap.add_argument("--seeds", type=int, default=500, help="seeds 0 .. SEEDS-1")
+    args = ap.parse_args()
+    code = [str(a) for a in all_archs()].index(str(Nb201Arch.parse(args.cell)))
+    pool = load_image_pool(args.data)
+    settings = NaswotSettings(num_samples=args.samples)
+    hits = []
+    for seed in range(args.seeds):
+        for run in range(args.runs_per_seed):
+            _, codes = draw_run(pool, settings, seed * RUN_SEED_STRIDE + run)
+            if code in codes:
+                hits.append((seed, run))
+    runs = args.seeds * args.runs_per_seed
+    expected = runs * (1 - (1 - 1 / len(list(all_archs()))) ** args.samples)
+    print(f"cell {args.cell} (code {code}), N={args.samples}")
+    print(f"in the sample of {len(hits)} of {runs} runs (uniform sampling expects {expected:.1f})")
+    print("seed, run: " + " ".join(f"{s},{r}" for s, r in hits))
+
+
+if __name__ == "__main__":
+    main()
