@@ -13,8 +13,8 @@ import argparse
 
 from common.scores.batches import load_image_pool
 from common.search.nb201_protocol import RUN_SEED_STRIDE
-from common.spaces.nb201.arch import Nb201Arch, all_archs
-from reproductions.naswot.search import NaswotSettings, draw_run
+from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
+from reproductions.naswot.search import NaswotSettings, cells, draw_run
 
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--runs-per-seed", type=int, default=1, help="searches per seed (1 or 20)")
     ap.add_argument("--seeds", type=int, default=500, help="seeds 0 .. SEEDS-1")
     args = ap.parse_args()
-    code = [str(a) for a in all_archs()].index(str(Nb201Arch.parse(args.cell)))
+    code = cells().index(Nb201Arch.parse(args.cell))
     pool = load_image_pool(args.data)
     settings = NaswotSettings(num_samples=args.samples)
     hits = []
@@ -37,7 +37,7 @@ def main() -> None:
             if code in codes:
                 hits.append((seed, run))
     runs = args.seeds * args.runs_per_seed
-    expected = runs * (1 - (1 - 1 / len(list(all_archs()))) ** args.samples)
+    expected = runs * (1 - (1 - 1 / NUM_ARCHS) ** args.samples)
     print(f"cell {args.cell} (code {code}), N={args.samples}")
     print(f"in the sample of {len(hits)} of {runs} runs (uniform sampling expects {expected:.1f})")
     print("seed, run: " + " ".join(f"{s},{r}" for s, r in hits))
