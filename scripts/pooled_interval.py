@@ -1,0 +1,72 @@
+"""Bootstrap intervals of a reproduction's pooled mean and std, beside the published numbers.
+
+Pools every run of every canonical record of one experiment (as the leaderboard does) and
+prints, per published number, our mean and std with 95% percentile bootstrap intervals over
+the runs, and whether each interval holds the published value. Reads only ``results/`` and the
+published records. Run:
+
+    python scripts/pooled_interval.py naswot_nb201_cifar10-jpeg_n100_reduced
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common.results import published
+from common.results.intervals import mean_std_intervals
+from common.results.leaderboard import REPO_ROOT, aggregate
+from common.results.record import load_records
+
+
+def _holds(ci: tuple[float, float], value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "yes" if ci[0] <= value <= ci[1] else "no"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "experiment", help="experiment name, as in results/<paper>/<experiment>__seedN.json"
+    )
+    ap.add_argument("--results", default=str(REPO_ROOT / "results"))
+    ap.add_argument("--boot", type=int, default=10_000, help="bootstrap resamples")
+    args = ap.parse_args(argv)
+    groups = aggregate(load_records(args.results))
+    if args.experiment not in groups:
+        print(
+            f"error: no canonical records of experiment {args.experiment!r} under {args.results};"
+            f" experiments with records: {', '.join(sorted(groups))}",
+            file=sys.stderr,
+        )
+        return 2
+    group = groups[args.experiment]
+    runs = max(len(v) for v in group["metrics"].values())
+    if runs < 20:
+        print(f"warning: {runs} runs; a percentile bootstrap over so few understates the interval")
+    print(
+        f"{args.experiment}: seeds {sorted(group['seeds'])}; 95% percentile bootstrap, {args.boot} resamples of the runs"
+    )
+    print(
+        "| metric | published | ours: mean [95% CI] | holds published mean | ours: std [95% CI] | holds published std |"
+    )
+    print("|---|---|---|---|---|---|")
+    for res in published.results_for(args.experiment):
+        values = group["metrics"].get(res["metric"], [])
+        if len(values) < 2:
+            continue
+        s = mean_std_intervals(values, num_boot=args.boot)
+        pub = f"{res['value']:.2f}" + (f" ± {res['std']:.2f}" if res.get("std") is not None else "")
+        print(
+            f"| {res['dataset']} | {pub} (n={res.get('n', '?')}) "
+            f"| {s['mean']:.2f} [{s['mean_ci'][0]:.2f}, {s['mean_ci'][1]:.2f}] (n={s['n']}) "
+            f"| {_holds(s['mean_ci'], res['value'])} "
+            f"| {s['std']:.2f} [{s['std_ci'][0]:.2f}, {s['std_ci'][1]:.2f}] "
+            f"| {_holds(s['std_ci'], res.get('std'))} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
