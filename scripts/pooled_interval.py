@@ -11,6 +11,7 @@ published records. Run:
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from common.results import published
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=str(REPO_ROOT / "results"))
     ap.add_argument("--boot", type=int, default=10_000, help="bootstrap resamples")
     args = ap.parse_args(argv)
+    if args.boot < 100:
+        ap.error(f"--boot must be at least 100, got {args.boot}")
     groups = aggregate(load_records(args.results))
     if args.experiment not in groups:
         print(
@@ -44,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     group = groups[args.experiment]
     runs = max(len(v) for v in group["metrics"].values())
     if runs < 20:
-        print(f"warning: {runs} runs; a percentile bootstrap over so few understates the interval")
+        print(
+            f"warning: {runs} runs; a percentile bootstrap over so few understates the interval",
+            file=sys.stderr,
+        )
     print(
         f"{args.experiment}: seeds {sorted(group['seeds'])}; 95% percentile bootstrap, {args.boot} resamples of the runs"
     )
@@ -53,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---|---|---|---|---|---|")
     for res in published.results_for(args.experiment):
-        values = group["metrics"].get(res["metric"], [])
+        # runs without a value (NaN) are left out, as the leaderboard's mean leaves them out
+        values = [v for v in group["metrics"].get(res["metric"], []) if not math.isnan(v)]
         if len(values) < 2:
             continue
         s = mean_std_intervals(values, num_boot=args.boot)
