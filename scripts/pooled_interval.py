@@ -16,7 +16,7 @@ import sys
 
 from common.results import published
 from common.results.intervals import mean_std_intervals
-from common.results.leaderboard import REPO_ROOT, aggregate
+from common.results.leaderboard import REPO_ROOT, _pm, aggregate
 from common.results.record import load_records
 
 
@@ -64,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(values) < 2:
             continue
         s = mean_std_intervals(values, num_boot=args.boot)
-        pub = f"{res['value']:.2f}" + (f" ± {res['std']:.2f}" if res.get("std") is not None else "")
         print(
-            f"| {res['dataset']} | {pub} (n={res.get('n', '?')}) "
+            f"| {res['dataset']} | {_pm(res['value'], res.get('std'), res.get('n'))} "
             f"| {s['mean']:.2f} [{s['mean_ci'][0]:.2f}, {s['mean_ci'][1]:.2f}] (n={s['n']}) "
             f"| {_holds(s['mean_ci'], res['value'])} "
             f"| {s['std']:.2f} [{s['std_ci'][0]:.2f}, {s['std_ci'][1]:.2f}] "
