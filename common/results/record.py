@@ -77,12 +77,32 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The processor's model name from ``/proc/cpuinfo`` (Linux), or None where it has none.
+
+    Two hosts that both report ``x86_64`` can differ twofold in speed, so a CPU cost is
+    recorded with the model it was measured on.
+    """
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
+
+
 def device_description() -> str:
     import torch
 
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    arch = platform.processor() or platform.machine()
+    model = cpu_model()
+    name = f"{model} ({arch})" if model and model != arch else arch
+    return f"cpu: {name}, {torch.get_num_threads()} threads ({os.cpu_count()} CPUs)"
 
 
 def peak_memory_mb() -> dict[str, float]:

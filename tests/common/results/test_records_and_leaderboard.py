@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from common.errors import NasReproError
-from common.results import leaderboard, published
+from common.results import leaderboard, published, record
 from common.results.cite import main as cite_main
 from common.results.cite import paper_bibtex, repository_bibtex
 from common.results.record import withdraw_record, write_json_atomic
@@ -102,6 +102,29 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
             tmp_path / "r.json", {"bad": object.__new__(type("X", (), {"__str__": None}))}
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cpu_model_is_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    block = "processor\t: {}\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n\n"
+    info.write_text(block.format(0) + block.format(1))
+    assert record.cpu_model(info) == "AMD EPYC 7B13"
+    info.write_text("processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n")  # aarch64: no model name
+    assert record.cpu_model(info) is None
+    assert record.cpu_model(tmp_path / "absent") is None
+
+
+def test_cpu_device_description_names_the_model_and_threads(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(record, "cpu_model", lambda: "AMD EPYC 7B13")
+    monkeypatch.setattr(record.platform, "processor", lambda: "x86_64")
+    monkeypatch.setattr(record.os, "cpu_count", lambda: 16)
+    threads = torch.get_num_threads()
+    assert record.device_description() == f"cpu: AMD EPYC 7B13 (x86_64), {threads} threads (16 CPUs)"
+    monkeypatch.setattr(record, "cpu_model", lambda: None)
+    assert record.device_description() == f"cpu: x86_64, {threads} threads (16 CPUs)"
 
 
 def test_citation_cff_is_valid_and_lists_every_paper():
