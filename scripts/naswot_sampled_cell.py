@@ -2,11 +2,13 @@
 
 A NASWOT run's random draws (its batch, then its N cell codes) come from its run seed alone
 (``reproductions.naswot.search.draw_run``), so the seeds whose sample holds a cell can be
-listed for any number of runs in seconds. Used in ``reproductions/naswot/README.md`` for the
-all-1x1 cell of the N=1000 rows. Run:
+listed for any number of runs in seconds. With ``--score``, the cell's score in each of
+those runs is replayed too (``replay_cell_score``: one score per run, not a search), which
+says whether a run that chose another cell ranked it lower. Used in
+``reproductions/naswot/README.md`` for the all-1x1 cell of the N=1000 rows. Run:
 
     python scripts/naswot_sampled_cell.py --data data/cifar10_yoongikim_jpegq75_small.npz \\
-        --samples 1000 --runs-per-seed 1 --seeds 500
+        --samples 1000 --runs-per-seed 1 --seeds 500 [--score]
 """
 
 import argparse
@@ -14,7 +16,7 @@ import argparse
 from common.scores.batches import load_image_pool
 from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
-from reproductions.naswot.search import NaswotSettings, cells, draw_run
+from reproductions.naswot.search import NaswotSettings, cells, draw_run, replay_cell_score
 
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
@@ -26,6 +28,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000, help="N, cells sampled per run")
     ap.add_argument("--runs-per-seed", type=int, default=1, help="searches per seed (1 or 20)")
     ap.add_argument("--seeds", type=int, default=500, help="seeds 0 .. SEEDS-1")
+    ap.add_argument("--score", action="store_true", help="replay the cell's score in each run")
     args = ap.parse_args()
     code = cells().index(Nb201Arch.parse(args.cell))
     pool = load_image_pool(args.data)
@@ -41,6 +44,11 @@ def main() -> None:
     print(f"cell {args.cell} (code {code}), N={args.samples}")
     print(f"in the sample of {len(hits)} of {runs} runs (uniform sampling expects {expected:.1f})")
     print("seed, run: " + " ".join(f"{s},{r}" for s, r in hits))
+    if args.score:
+        print("seed, run, the cell's score on the run's batch (CPU, NHWC):")
+        for seed, run in hits:
+            score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE + run, code)
+            print(f"{seed}, {run}, {score:.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +62,26 @@ def draw_run(
     return x, rng.integers(0, NUM_ARCHS, settings.num_samples)
 
 
+def _layout(settings: NaswotSettings, device: torch.device | str) -> torch.memory_format:
+    nhwc = settings.channels_last_on_cpu and torch.device(device).type == "cpu"
+    return torch.channels_last if nhwc else torch.contiguous_format
+
+
+def _networks(
+    settings: NaswotSettings, codes: Sequence[int], device: torch.device | str
+) -> Iterator[Nb201Network]:
+    """The run's untrained networks in sampling order. Each build draws its initial weights
+    from torch's RNG, so a network depends on every build before it in the run."""
+    archs, fmt = cells(), _layout(settings, device)
+    for code in codes:
+        yield Nb201Network(
+            archs[code],
+            settings.num_classes,
+            channels=settings.channels,
+            cells_per_stage=settings.cells_per_stage,
+        ).to(device, memory_format=fmt)
+
+
 def naswot_run(
     pool: ImagePool, settings: NaswotSettings, run_seed: int, device: torch.device
 ) -> dict:
@@ -70,18 +90,11 @@ def naswot_run(
     archs = cells()
     start = time.perf_counter()
     x, codes = draw_run(pool, settings, run_seed, device)
-    nhwc = settings.channels_last_on_cpu and torch.device(device).type == "cpu"
-    fmt = torch.channels_last if nhwc else torch.contiguous_format
-    x = x.contiguous(memory_format=fmt)
-    scores = []
-    for code in codes:
-        net = Nb201Network(
-            archs[code],
-            settings.num_classes,
-            channels=settings.channels,
-            cells_per_stage=settings.cells_per_stage,
-        ).to(device, memory_format=fmt)
-        scores.append(naswot_score(net, x, train_mode=settings.train_mode))
+    x = x.contiguous(memory_format=_layout(settings, device))
+    scores = [
+        naswot_score(net, x, train_mode=settings.train_mode)
+        for net in _networks(settings, codes, device)
+    ]
     scores_arr = np.asarray(scores, dtype=np.float64)
     if np.all(np.isnan(scores_arr)):
         best = 0
@@ -94,3 +107,26 @@ def naswot_run(
         "scores": scores,
         "search_s": time.perf_counter() - start,
     }
+
+
+def replay_cell_score(
+    pool: ImagePool,
+    settings: NaswotSettings,
+    run_seed: int,
+    code: int,
+    device: torch.device | str = "cpu",
+) -> float | None:
+    """The score ``naswot_run`` gives cell ``code`` in run ``run_seed`` (at its first draw),
+    or None when the run does not sample it.
+
+    The networks drawn before it are built, to advance torch's RNG as the run does, but not
+    scored, so this costs one score and a few seconds of builds instead of a whole search.
+    """
+    torch.manual_seed(run_seed)
+    x, codes = draw_run(pool, settings, run_seed, device)
+    hits = np.flatnonzero(codes == code)
+    if hits.size == 0:
+        return None
+    x = x.contiguous(memory_format=_layout(settings, device))
+    *_, net = _networks(settings, codes[: hits[0] + 1], device)
+    return naswot_score(net, x, train_mode=settings.train_mode)

@@ -16,7 +16,13 @@ from common.scores.batches import ImagePool, load_image_pool
 from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import Nb201Arch, all_archs
 from reproductions.naswot import task
-from reproductions.naswot.search import NaswotSettings, cells, draw_run, naswot_run
+from reproductions.naswot.search import (
+    NaswotSettings,
+    cells,
+    draw_run,
+    naswot_run,
+    replay_cell_score,
+)
 from tests.reproductions.helpers import random_image_pool
 
 
@@ -56,6 +62,42 @@ def test_draw_run_lists_the_cells_the_n1000_records_sampled(shared_file):
         found = cells().index(Nb201Arch.parse(rec["diagnostics"]["most_found_arch"]))
         _, codes = draw_run(pool, settings, run_seed=rec["seed"] * RUN_SEED_STRIDE)
         assert found in codes, path.name
+
+
+def test_replay_gives_each_cell_the_score_its_run_gave(random_pool):
+    """Replaying one cell builds, unscored, the networks drawn before it; were the RNG
+    stream off by one build, its weights and score would differ."""
+    settings = NaswotSettings(num_samples=6, batch_size=8, channels=4, cells_per_stage=1)
+    res = naswot_run(random_pool, settings, run_seed=7, device=torch.device("cpu"))
+    codes = res["sampled_codes"]
+    for i in (0, 3, 5):
+        first = codes.index(codes[i])
+        assert replay_cell_score(random_pool, settings, 7, codes[i]) == res["scores"][first]
+    absent = next(c for c in range(len(cells())) if c not in codes)
+    assert replay_cell_score(random_pool, settings, 7, absent) is None
+
+
+ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
+
+
+def test_replay_matches_a_committed_n1000_record(shared_file):
+    """Seed 12 of the N=1000 record chose the all-1x1 cell (its 152nd draw): the replayed
+    score is the record's top score; seed 0 drew it too and chose another cell, so there it
+    scored below the record's top score. About 30 s here with both cores busy."""
+    pool = load_image_pool(shared_file("cifar10_yoongikim_jpegq75_small.npz"))
+    settings = NaswotSettings(num_samples=1000)
+    code = cells().index(Nb201Arch.parse(ALL_1X1))
+    results = Path(__file__).resolve().parents[3] / "results" / "naswot"
+    for seed, chosen in ((12, True), (0, False)):
+        path = results / f"naswot_nb201_cifar10-jpeg_n1000_reduced__seed{seed}.json"
+        rec = json.loads(path.read_text())
+        assert (rec["diagnostics"]["most_found_arch"] == ALL_1X1) == chosen
+        top = rec["diagnostics"]["top_score"]["mean"]
+        score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE, code)
+        if chosen:
+            assert score == pytest.approx(top, rel=1e-6)
+        else:
+            assert score < top - 1e-3
 
 
 def test_stage_function_reports_board_columns(
