@@ -80,7 +80,7 @@ def main() -> None:
     x128, _ = pool.batch(rng, 128, CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, device=device)
     nhwc = device.type == "cpu"  # naswot_run's layout on a CPU (channels_last_on_cpu: true)
     x128_nhwc = x128.contiguous(memory_format=torch.channels_last)
-    t_score = t_ref = t_nhwc = 0.0
+    t_score = t_ref = t_nhwc = t_f32 = 0.0
     for i, arch in enumerate(archs):
         net = Nb201Network(arch, 1).to(device)
         t_ref += timed(lambda net=net: forward(net, x128), device, warmup=i == 0)
@@ -89,12 +89,16 @@ def main() -> None:
             net = net.to(memory_format=torch.channels_last)
             fn = lambda net=net: naswot_score(net, x128_nhwc)  # noqa: E731
             t_nhwc += timed(fn, device, warmup=i == 0)
+            fn = lambda net=net: naswot_score(net, x128_nhwc, int8_product=False)  # noqa: E731
+            t_f32 += timed(fn, device, warmup=i == 0)
     rows.append(
         ("naswot (NB-201 net, batch 128)", t_score / len(archs), "forward", t_ref / len(archs))
     )
     if nhwc:
         name = "naswot-nhwc (channels-last net and batch)"
         rows.append((name, t_nhwc / len(archs), "naswot, NCHW", t_score / len(archs)))
+        name = "naswot-nhwc-f32 (K product in float32, before)"
+        rows.append((name, t_f32 / len(archs), "naswot-nhwc", t_nhwc / len(archs)))
 
     x64, y64 = pool.batch(rng, 64, CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, True, device=device)
     per_proxy = {p: 0.0 for p in (*PROXIES, "all six")}

@@ -109,7 +109,8 @@ def test_cpu_model_is_read_from_cpuinfo(tmp_path):
     block = "processor\t: {}\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n\n"
     info.write_text(block.format(0) + block.format(1))
     assert record.cpu_model(info) == "AMD EPYC 7B13"
-    info.write_text("processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n")  # aarch64: no model name
+    # aarch64 kernels print no model name
+    info.write_text("processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n")
     assert record.cpu_model(info) is None
     assert record.cpu_model(tmp_path / "absent") is None
 
@@ -122,7 +123,9 @@ def test_cpu_device_description_names_the_model_and_threads(monkeypatch):
     monkeypatch.setattr(record.platform, "processor", lambda: "x86_64")
     monkeypatch.setattr(record.os, "cpu_count", lambda: 16)
     threads = torch.get_num_threads()
-    assert record.device_description() == f"cpu: AMD EPYC 7B13 (x86_64), {threads} threads (16 CPUs)"
+    assert (
+        record.device_description() == f"cpu: AMD EPYC 7B13 (x86_64), {threads} threads (16 CPUs)"
+    )
     monkeypatch.setattr(record, "cpu_model", lambda: None)
     assert record.device_description() == f"cpu: x86_64, {threads} threads (16 CPUs)"
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from common.scores import SCORES
-from common.scores.naswot import hamming_kernel, naswot_score
+from common.scores.naswot import _INT8_MIN_UNITS, agreements, hamming_kernel, naswot_score
 
 
 def one_hidden_layer() -> nn.Module:
@@ -73,3 +73,25 @@ def test_leaves_network_mode_and_weights_alone(small_nb201):
     naswot_score(small_nb201, torch.randn(8, 3, 16, 16))
     assert not any(m.training for m in small_nb201.modules())
     assert all(torch.equal(a, b) for a, b in zip(before, small_nb201.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("n", [1, 3, 16, 128])
+@pytest.mark.parametrize("units", [1, 2, 63, 64, 65, 1000, 4097])
+def test_agreements_count_equal_bits_exactly(n, units):
+    # Both products (int8 on the CPU from 64 units, float32 below) against a count in numpy.
+    codes = torch.rand(n, units, generator=torch.Generator().manual_seed(n * units)) > 0.5
+    c = codes.numpy()
+    expected = (c[:, None, :] == c[None, :, :]).sum(-1)
+    got = agreements(codes)
+    assert not got.is_floating_point() or units < _INT8_MIN_UNITS
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_int8_product_matches_float_at_search_size():
+    # The largest NB-201 layer of a NASWOT search: 128 inputs x 16 x 32 x 32 units. A torch
+    # upgrade that broke the int8 product here would move every CPU score.
+    codes = torch.rand(128, 16 * 32 * 32, generator=torch.Generator().manual_seed(0)) > 0.3
+    c32 = codes.to(torch.float32)
+    ones = c32.sum(1)
+    expected = 2 * (c32 @ c32.T) - ones[:, None] - ones[None, :] + codes.shape[1]
+    np.testing.assert_array_equal(agreements(codes).numpy(), expected.numpy())
