@@ -97,7 +97,7 @@ def main() -> None:
     if nhwc:
         name = "naswot-nhwc (channels-last net and batch)"
         rows.append((name, t_nhwc / len(archs), "naswot, NCHW", t_score / len(archs)))
-        name = "naswot-nhwc-f32 (K product in float32, before)"
+        name = "naswot-nhwc-f32 (K product in float32)"
         rows.append((name, t_f32 / len(archs), "naswot-nhwc", t_nhwc / len(archs)))
 
     x64, y64 = pool.batch(rng, 64, CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, True, device=device)

@@ -41,11 +41,10 @@ def agreements(codes: torch.Tensor, int8_product: bool = True) -> torch.Tensor:
     if int8_product and cpu and units >= _INT8_MIN_UNITS and hasattr(torch, "_int_mm"):
         c8 = codes.contiguous().view(torch.int8)  # bool is one byte of 0/1: a free view
         both = torch._int_mm(c8, c8.T).to(torch.int64)
-        ones = codes.sum(1)
     else:
         c32 = codes.to(torch.float32)
         both = c32 @ c32.T
-        ones = c32.sum(1)
+    ones = both.diagonal()  # |c_i| = (c c^T)_ii: no pass over the codes
     return 2 * both - ones[:, None] - ones[None, :] + units
 
 
