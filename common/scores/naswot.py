@@ -37,8 +37,7 @@ def agreements(codes: torch.Tensor, int8_product: bool = True) -> torch.Tensor:
     forces the float32 product (the benchmark's reference); both give the same integers.
     """
     n, units = codes.shape
-    cpu = codes.device.type == "cpu"
-    if int8_product and cpu and units >= _INT8_MIN_UNITS and hasattr(torch, "_int_mm"):
+    if int8_product and codes.device.type == "cpu" and units >= _INT8_MIN_UNITS:
         c8 = codes.contiguous().view(torch.int8)  # bool is one byte of 0/1: a free view
         both = torch._int_mm(c8, c8.T).to(torch.int64)
     else:
