@@ -4,15 +4,26 @@ A NASWOT run's random draws (its batch, then its N cell codes) come from its run
 (``reproductions.naswot.search.draw_run``), so the seeds whose sample holds a cell can be
 listed for any number of runs in seconds. With ``--score``, the cell's score in each of
 those runs is replayed too (``replay_cell_score``: one score per run, not a search), which
-says whether a run that chose another cell ranked it lower. Used in
-``reproductions/naswot/README.md`` for the all-1x1 cell of the N=1000 rows. Run:
+says whether a run that chose another cell ranked it lower. With ``--what-if EXPERIMENT``,
+the pooled std of that experiment's committed runs is recomputed as if each run had drawn
+the cell with the probability uniform sampling gives and chosen it (its NB-201 table values
+from ``--benchmark``): how much of a spread the draw of this one cell can explain. Used in
+``reproductions/naswot/README.md`` for the all-1x1 cell of the N=1000 and N=100 rows. Run:
 
     python scripts/naswot_sampled_cell.py --data data/cifar10_yoongikim_jpegq75_small.npz \\
         --samples 1000 --runs-per-seed 1 --seeds 500 [--score]
+    python scripts/naswot_sampled_cell.py --data data/cifar10_yoongikim_jpegq75_small.npz \\
+        --samples 100 --runs-per-seed 20 --seeds 25 \\
+        --what-if naswot_nb201_cifar10-jpeg_n100_reduced --benchmark data/nb201.csv.gz
 """
 
 import argparse
+import sys
 
+import numpy as np
+
+from common.results.leaderboard import REPO_ROOT, aggregate
+from common.results.record import load_records
 from common.scores.batches import load_image_pool
 from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
@@ -21,7 +32,36 @@ from reproductions.naswot.search import NaswotSettings, cells, draw_run, replay_
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
 
-def main() -> None:
+def std_if_drawn(
+    values: np.ndarray, cell_value: float, q: float, draws: int = 10_000, seed: int = 0
+) -> np.ndarray:
+    """Pooled std of ``values`` after each run, independently with probability ``q``, is
+    replaced by ``cell_value`` (as if it had drawn the cell and chosen it); one std per draw."""
+    values = np.asarray(values, dtype=np.float64)
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be a probability in [0, 1], got {q}")
+    rng = np.random.default_rng(seed)
+    swapped = rng.random((draws, values.size)) < q
+    return np.where(swapped, cell_value, values).std(axis=1)
+
+
+def what_if(group: dict, name: str, cell: Nb201Arch, q: float, benchmark: str) -> None:
+    """Print, per metric of one experiment's pooled runs, the std now and with the cell drawn."""
+    from common.benchmarks.nb201 import Nb201Benchmark
+
+    bench = Nb201Benchmark.from_csv(benchmark)
+    print(f"{name}: pooled std now, and if each run drew the cell with p={q:.4f} and chose it")
+    print("metric, cell's table value, std now, mean std over 10,000 draws [2.5%, 97.5%]")
+    for metric, values in group["metrics"].items():
+        stds = std_if_drawn(values, bench.value(cell, metric), q)
+        lo, hi = np.percentile(stds, [2.5, 97.5])
+        print(
+            f"{metric}, {bench.value(cell, metric):.2f}, {np.std(values):.3f},"
+            f" {stds.mean():.3f} [{lo:.3f}, {hi:.3f}]"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="the CIFAR-10 image pool (.npz) the runs use")
     ap.add_argument("--cell", default=ALL_1X1, help="NB-201 arch string (default: all 1x1)")
@@ -29,8 +69,23 @@ def main() -> None:
     ap.add_argument("--runs-per-seed", type=int, default=1, help="searches per seed (1 or 20)")
     ap.add_argument("--seeds", type=int, default=500, help="seeds 0 .. SEEDS-1")
     ap.add_argument("--score", action="store_true", help="replay the cell's score in each run")
-    args = ap.parse_args()
-    code = cells().index(Nb201Arch.parse(args.cell))
+    ap.add_argument("--what-if", metavar="EXPERIMENT", help="recompute this experiment's std")
+    ap.add_argument("--benchmark", help="the NB-201 table (nb201.csv.gz), with --what-if")
+    ap.add_argument("--results", default=str(REPO_ROOT / "results"))
+    args = ap.parse_args(argv)
+    if args.what_if and not args.benchmark:
+        ap.error("--what-if needs --benchmark, the NB-201 table (nb201.csv.gz)")
+    if args.what_if:  # checked before the draws, which take seconds
+        groups = aggregate(load_records(args.results))
+        if args.what_if not in groups:
+            print(
+                f"error: no canonical records of experiment {args.what_if!r} under"
+                f" {args.results}; experiments with records: {', '.join(sorted(groups))}",
+                file=sys.stderr,
+            )
+            return 2
+    cell = Nb201Arch.parse(args.cell)
+    code = cells().index(cell)
     pool = load_image_pool(args.data)
     settings = NaswotSettings(num_samples=args.samples)
     hits = []
@@ -40,7 +95,8 @@ def main() -> None:
             if code in codes:
                 hits.append((seed, run))
     runs = args.seeds * args.runs_per_seed
-    expected = runs * (1 - (1 - 1 / NUM_ARCHS) ** args.samples)
+    q = 1 - (1 - 1 / NUM_ARCHS) ** args.samples  # the chance a run's sample holds the cell
+    expected = runs * q
     print(f"cell {args.cell} (code {code}), N={args.samples}")
     print(f"in the sample of {len(hits)} of {runs} runs (uniform sampling expects {expected:.1f})")
     print("seed, run: " + " ".join(f"{s},{r}" for s, r in hits))
@@ -49,7 +105,10 @@ def main() -> None:
         for seed, run in hits:
             score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE + run, code)
             print(f"{seed}, {run}, {score:.4f}", flush=True)
+    if args.what_if:
+        what_if(groups[args.what_if], args.what_if, cell, q, args.benchmark)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
