@@ -22,8 +22,8 @@ import sys
 
 import numpy as np
 
-from common.results.leaderboard import REPO_ROOT, aggregate
-from common.results.record import load_records
+from common.errors import NasReproError
+from common.results.leaderboard import REPO_ROOT, experiment_group
 from common.scores.batches import load_image_pool
 from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
@@ -75,14 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.what_if and not args.benchmark:
         ap.error("--what-if needs --benchmark, the NB-201 table (nb201.csv.gz)")
+    group = None
     if args.what_if:  # checked before the draws, which take seconds
-        groups = aggregate(load_records(args.results))
-        if args.what_if not in groups:
-            print(
-                f"error: no canonical records of experiment {args.what_if!r} under"
-                f" {args.results}; experiments with records: {', '.join(sorted(groups))}",
-                file=sys.stderr,
-            )
+        try:
+            group = experiment_group(args.results, args.what_if)
+        except NasReproError as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
     cell = Nb201Arch.parse(args.cell)
     code = cells().index(cell)
@@ -106,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE + run, code)
             print(f"{seed}, {run}, {score:.4f}", flush=True)
     if args.what_if:
-        what_if(groups[args.what_if], args.what_if, cell, q, args.benchmark)
+        what_if(group, args.what_if, cell, q, args.benchmark)
     return 0
 
 

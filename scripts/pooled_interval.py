@@ -14,10 +14,10 @@ import argparse
 import math
 import sys
 
+from common.errors import NasReproError
 from common.results import published
 from common.results.intervals import mean_std_intervals
-from common.results.leaderboard import REPO_ROOT, _pm, aggregate
-from common.results.record import load_records
+from common.results.leaderboard import REPO_ROOT, _pm, experiment_group
 
 
 def _holds(ci: tuple[float, float], value: float | None) -> str:
@@ -36,15 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.boot < 100:
         ap.error(f"--boot must be at least 100, got {args.boot}")
-    groups = aggregate(load_records(args.results))
-    if args.experiment not in groups:
-        print(
-            f"error: no canonical records of experiment {args.experiment!r} under {args.results};"
-            f" experiments with records: {', '.join(sorted(groups))}",
-            file=sys.stderr,
-        )
+    try:
+        group = experiment_group(args.results, args.experiment)
+    except NasReproError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
-    group = groups[args.experiment]
     runs = max(len(v) for v in group["metrics"].values())
     if runs < 20:
         print(

@@ -6,12 +6,27 @@ shared/data/README.md asks.
 """
 
 import hashlib
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def script() -> Callable[[str], object]:
+    """``script(name)``: ``scripts/<name>.py`` imported as a module (scripts are not a package)."""
+
+    def load(name: str) -> object:
+        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import NasReproError
 from common.results import published
 from common.results.record import load_records
 
@@ -52,6 +53,17 @@ def aggregate(records: list[dict]) -> dict[str, dict]:
         g["seeds"].append(rec["seed"])
         g["records"].append(rec)
     return groups
+
+
+def experiment_group(results_dir: str | Path, experiment: str) -> dict:
+    """The pooled canonical records of one experiment; a one-line error naming those there are."""
+    groups = aggregate(load_records(results_dir))
+    if experiment not in groups:
+        raise NasReproError(
+            f"no canonical records of experiment {experiment!r} under {results_dir};"
+            f" experiments with records: {', '.join(sorted(groups))}"
+        )
+    return groups[experiment]
 
 
 def _facts(group: dict) -> str:

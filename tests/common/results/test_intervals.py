@@ -1,15 +1,11 @@
 """Bootstrap intervals of pooled runs (common/results/intervals.py, scripts/pooled_interval.py)."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from common.results.intervals import bootstrap_interval, mean_std_intervals
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def test_interval_widths_match_normal_theory():
@@ -40,25 +36,16 @@ def test_interval_is_seeded_and_rejects_bad_input():
         bootstrap_interval(v, stat, level=95)
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "pooled_interval", REPO / "scripts/pooled_interval.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_script_on_committed_naswot_records(capsys):
+def test_script_on_committed_naswot_records(script, capsys):
     # The 500-run N=10 record: the printed mean is the leaderboard's, and its interval holds it.
-    assert _script().main(["naswot_nb201_cifar10-jpeg_n10", "--boot", "500"]) == 0
+    assert script("pooled_interval").main(["naswot_nb201_cifar10-jpeg_n10", "--boot", "500"]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| CIFAR-10 test"))
     assert "92.44 ± 1.13 (n=500)" in row and "| 92.39 [" in row and "(n=500)" in row
 
 
-def test_script_unknown_experiment_lists_choices(capsys):
-    assert _script().main(["no-such-experiment"]) == 2
+def test_script_unknown_experiment_lists_choices(script, capsys):
+    assert script("pooled_interval").main(["no-such-experiment"]) == 2
     err = capsys.readouterr().err
     assert "'no-such-experiment'" in err and "naswot_nb201_cifar10-jpeg_n10" in err
     assert len(err.strip().splitlines()) == 1

@@ -1,25 +1,11 @@
 """scripts/naswot_sampled_cell.py: which runs draw a cell, and the pooled std had they chosen it."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "naswot_sampled_cell", REPO / "scripts/naswot_sampled_cell.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_std_if_drawn_edges_and_expected_variance():
-    std_if_drawn = _script().std_if_drawn
+def test_std_if_drawn_edges_and_expected_variance(script):
+    std_if_drawn = script("naswot_sampled_cell").std_if_drawn
     x = np.random.default_rng(1).normal(93.0, 0.8, size=200)
     assert np.allclose(std_if_drawn(x, 89.37, 0.0, draws=5), x.std())
     assert np.allclose(std_if_drawn(x, 89.37, 1.0, draws=5), 0.0)
@@ -35,11 +21,12 @@ def test_std_if_drawn_edges_and_expected_variance():
         std_if_drawn(x, a, 1.5)
 
 
-def test_what_if_on_the_committed_n100_records(shared_file, capsys):
+def test_what_if_on_the_committed_n100_records(script, shared_file, capsys):
     args = ["--data", str(shared_file("cifar10_yoongikim_jpegq75_small.npz")), "--samples", "100"]
     args += ["--runs-per-seed", "20", "--seeds", "25", "--benchmark"]
     args += [str(shared_file("nb201.csv.gz")), "--what-if"]
-    assert _script().main([*args, "naswot_nb201_cifar10-jpeg_n100_reduced"]) == 0
+    mod = script("naswot_sampled_cell")
+    assert mod.main([*args, "naswot_nb201_cifar10-jpeg_n100_reduced"]) == 0
     out = capsys.readouterr().out
     # No N=100 run sampled the all-1x1 cell; the pooled CIFAR-10 test std is the README's 0.86.
     assert "in the sample of 0 of 500 runs (uniform sampling expects 3.2)" in out
@@ -47,6 +34,6 @@ def test_what_if_on_the_committed_n100_records(shared_file, capsys):
     table_value, now, mean_std = (float(v) for v in row.replace("[", ",").split(",")[1:4])
     assert table_value == pytest.approx(89.37) and now == pytest.approx(0.857, abs=1e-3)
     assert now < mean_std < 0.95
-    assert _script().main([*args, "no-such-experiment"]) == 2
+    assert mod.main([*args, "no-such-experiment"]) == 2
     err = capsys.readouterr().err.strip()
     assert "'no-such-experiment'" in err and len(err.splitlines()) == 1
