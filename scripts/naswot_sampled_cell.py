@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 
+from common.benchmarks.nb201 import Nb201Benchmark
 from common.errors import NasReproError
 from common.results.leaderboard import REPO_ROOT, experiment_group
 from common.scores.batches import load_image_pool
@@ -45,11 +46,8 @@ def std_if_drawn(
     return np.where(swapped, cell_value, values).std(axis=1)
 
 
-def what_if(group: dict, name: str, cell: Nb201Arch, q: float, benchmark: str) -> None:
+def what_if(group: dict, name: str, cell: Nb201Arch, q: float, bench: Nb201Benchmark) -> None:
     """Print, per metric of one experiment's pooled runs, the std now and with the cell drawn."""
-    from common.benchmarks.nb201 import Nb201Benchmark
-
-    bench = Nb201Benchmark.from_csv(benchmark)
     print(f"{name}: pooled std now, and if each run drew the cell with p={q:.4f} and chose it")
     print("metric, cell's table value, std now, mean std over 10,000 draws [2.5%, 97.5%]")
     for metric, values in group["metrics"].items():
@@ -75,13 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.what_if and not args.benchmark:
         ap.error("--what-if needs --benchmark, the NB-201 table (nb201.csv.gz)")
-    group = None
+    try:
+        return run(args)
+    except NasReproError as e:  # a bad cell, experiment or file: one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    group = bench = None
     if args.what_if:  # checked before the draws, which take seconds
-        try:
-            group = experiment_group(args.results, args.what_if)
-        except NasReproError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        group = experiment_group(args.results, args.what_if)
+        bench = Nb201Benchmark.from_csv(args.benchmark)
     cell = Nb201Arch.parse(args.cell)
     code = cells().index(cell)
     pool = load_image_pool(args.data)
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE + run, code)
             print(f"{seed}, {run}, {score:.4f}", flush=True)
     if args.what_if:
-        what_if(group, args.what_if, cell, q, args.benchmark)
+        what_if(group, args.what_if, cell, q, bench)
     return 0
 
 

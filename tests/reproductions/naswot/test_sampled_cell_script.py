@@ -37,3 +37,16 @@ def test_what_if_on_the_committed_n100_records(script, shared_file, capsys):
     assert mod.main([*args, "no-such-experiment"]) == 2
     err = capsys.readouterr().err.strip()
     assert "'no-such-experiment'" in err and len(err.splitlines()) == 1
+
+
+def test_bad_cell_or_missing_table_is_one_line(script, shared_file, tmp_path, capsys):
+    mod = script("naswot_sampled_cell")
+    data = ["--data", str(shared_file("cifar10_yoongikim_jpegq75_small.npz")), "--seeds", "1"]
+    assert mod.main([*data, "--cell", "|conv_9x9~0|"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+    missing = str(tmp_path / "nb201.csv.gz")
+    what_if = ["--what-if", "naswot_nb201_cifar10-jpeg_n100_reduced", "--benchmark", missing]
+    assert mod.main([*data, *what_if]) == 2
+    err = capsys.readouterr().err.strip()
+    assert missing in err and len(err.splitlines()) == 1
