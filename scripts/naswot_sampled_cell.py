@@ -51,10 +51,11 @@ def what_if(group: dict, name: str, cell: Nb201Arch, q: float, bench: Nb201Bench
     print(f"{name}: pooled std now, and if each run drew the cell with p={q:.4f} and chose it")
     print("metric, cell's table value, std now, mean std over 10,000 draws [2.5%, 97.5%]")
     for metric, values in group["metrics"].items():
-        stds = std_if_drawn(values, bench.value(cell, metric), q)
+        cell_value = bench.value(cell, metric)
+        stds = std_if_drawn(values, cell_value, q)
         lo, hi = np.percentile(stds, [2.5, 97.5])
         print(
-            f"{metric}, {bench.value(cell, metric):.2f}, {np.std(values):.3f},"
+            f"{metric}, {cell_value:.2f}, {np.std(values):.3f},"
             f" {stds.mean():.3f} [{lo:.3f}, {hi:.3f}]"
         )
 
