@@ -71,6 +71,17 @@ def run_protocol(
     return out
 
 
+def found_summary(archs: list[str]) -> dict:
+    """The cell each run found, in run order, with how many differ and the most frequent
+    (ties go to the first in sorted order)."""
+    found, counts = np.unique(archs, return_counts=True)
+    return {
+        "found_archs": list(archs),
+        "distinct_found_archs": int(len(found)),
+        "most_found_arch": str(found[counts.argmax()]),
+    }
+
+
 def summarize(values: list[float]) -> dict:
     arr = np.asarray(values, dtype=np.float64)
     return {"mean": float(arr.mean()), "std": float(arr.std()), "n": int(arr.size)}

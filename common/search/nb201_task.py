@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 
-import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.search.nb201_protocol import Nb201Protocol, run_protocol, summarize
+from common.search.nb201_protocol import Nb201Protocol, found_summary, run_protocol, summarize
 
 
 def run_nb201_query_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
@@ -33,7 +32,6 @@ def run_nb201_query_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
         for run in range(protocol.num_runs):
             w.writerow([run, *(out[k][run] for k in keys)])
 
-    archs, counts = np.unique(out["arch"], return_counts=True)
     return RunResult(
         metrics={c: out[c] for c in protocol.report_columns},
         data_variant=f"{cfg.benchmark.variant} (200-epoch results; search on cifar10-valid)",
@@ -47,8 +45,7 @@ def run_nb201_query_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={
             "num_queries": summarize(out["num_queries"]),
-            "distinct_found_archs": int(len(archs)),
-            "most_found_arch": str(archs[counts.argmax()]),
+            **found_summary(out["arch"]),
         },
         cost={
             "simulated_search_s_per_run": summarize(out["simulated_time_s"]),

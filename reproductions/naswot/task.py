@@ -15,7 +15,7 @@ from scipy import stats
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.scores.batches import load_image_pool, resolve_device
-from common.search.nb201_protocol import RUN_SEED_STRIDE, summarize
+from common.search.nb201_protocol import RUN_SEED_STRIDE, found_summary, summarize
 from reproductions.naswot.search import NaswotSettings, cells, naswot_run
 
 
@@ -52,7 +52,6 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     s, a = np.asarray(pooled_scores), np.asarray(pooled_acc)
     ok = np.isfinite(s) & np.isfinite(a)
     tau = float(stats.kendalltau(s[ok], a[ok]).statistic) if ok.sum() > 2 else float("nan")
-    found, counts = np.unique(out["arch"], return_counts=True)
     return RunResult(
         metrics={c: out[c] for c in columns},
         data_variant=(
@@ -70,8 +69,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={
             "top_score": summarize(out["top_score"]),
-            "distinct_found_archs": int(len(found)),
-            "most_found_arch": str(found[counts.argmax()]),
+            **found_summary(out["arch"]),
             f"kendall_tau_score_vs_{signal}": tau,
             "scored_cells": int(ok.sum()),
         },

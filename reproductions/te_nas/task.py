@@ -8,14 +8,13 @@ from __future__ import annotations
 import csv
 import json
 
-import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.scores.batches import load_image_pool, resolve_device
-from common.search.nb201_protocol import RUN_SEED_STRIDE, summarize
+from common.search.nb201_protocol import RUN_SEED_STRIDE, found_summary, summarize
 from reproductions.te_nas.search import TeNasSettings, te_nas_search
 
 
@@ -45,7 +44,6 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
             w.writerow([r, *(out[k][r] for k in keys)])
     (logger.run_dir / "pruning_history.json").write_text(json.dumps(out["rounds"], indent=1))
 
-    found, counts = np.unique(out["arch"], return_counts=True)
     return RunResult(
         metrics={c: out[c] for c in columns},
         data_variant=(
@@ -62,9 +60,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
             "device": str(device),
         },
         diagnostics={
-            "found_archs": out["arch"],
-            "distinct_found_archs": int(len(found)),
-            "most_found_arch": str(found[counts.argmax()]),
+            **found_summary(out["arch"]),
             "kappa_trajectory": [[rd["kappa"] for rd in rounds] for rounds in out["rounds"]],
             "regions_trajectory": [[rd["regions"] for rd in rounds] for rounds in out["rounds"]],
         },

@@ -42,6 +42,7 @@ def test_query_search_experiment(tmp_path, nb201_table):
     run_dir, rec = only_record(tmp_path)
     assert rec["seed"] == 3 and rec["scale"] == "paper"
     assert len(rec["metrics"]["cifar10_test"]) == 5
+    assert len(rec["diagnostics"]["found_archs"]) == 5  # each run's found cell, in run order
     assert rec["protocol"]["time_budget_s"] == 12000 and rec["protocol"]["num_searches"] == 5
     assert rec["config"]["search"]["population_size"] == 10
     assert rec["packages"]["torch"] and rec["device"].startswith(("cpu", "cuda"))

@@ -101,7 +101,7 @@ def test_replay_matches_a_committed_n1000_record(shared_file):
 
 
 def test_stage_function_reports_board_columns(
-    tmp_path: Path, shared_file, random_pool, monkeypatch
+    tmp_path: Path, shared_file, random_pool, nb201_bench, monkeypatch
 ):
     monkeypatch.setattr(task, "load_image_pool", lambda path: random_pool)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -128,6 +128,12 @@ def test_stage_function_reports_board_columns(
     assert all(len(v) == 2 for v in result.metrics.values())
     assert result.protocol["num_searches"] == 2
     assert (tmp_path / "runs.csv").read_text().count("\n") == 3
+    # the record names each run's found cell, in run order: its table values are the metrics
+    found = result.diagnostics["found_archs"]
+    assert len(found) == 2 and result.diagnostics["most_found_arch"] in found
+    for run, arch in enumerate(found):
+        for column, values in result.metrics.items():
+            assert nb201_bench.value(Nb201Arch.parse(arch), column) == values[run]
 
 
 @pytest.mark.slow
