@@ -31,13 +31,13 @@ MODES = ("plain", "first", "second")
 def build(space: str, device: str, batch: int):
     torch.manual_seed(0)
     if space == "darts":
-        from common.spaces.darts.search_model import DartsSearchNetwork
+        from common.supernets.darts import DartsSupernet
 
-        net = DartsSearchNetwork(C=16, num_classes=10, layers=8)
+        net = DartsSupernet(C=16, num_classes=10, layers=8)
     else:
-        from common.spaces.nb201.search_model import Nb201SearchNetwork
+        from common.supernets.nb201 import Nb201Supernet
 
-        net = Nb201SearchNetwork(num_classes=10, channels=16, cells_per_stage=5)
+        net = Nb201Supernet(num_classes=10, channels=16, cells_per_stage=5, affine=False)
     net = net.to(device).train()
     g = torch.Generator().manual_seed(1)
     make = lambda: (  # noqa: E731

@@ -35,7 +35,7 @@ from reproductions.te_nas.darts_supernet import (
     NODE_EDGE_GROUPS,
     TENAS_DARTS_OPS,
     DartsMask,
-    DartsTeNasSuperNet,
+    darts_supernet,
     full_mask,
     mask_to_genotype,
     prune,
@@ -66,14 +66,14 @@ class TeNasDartsSettings:
 
 
 def _networks(s: TeNasDartsSettings, device: torch.device):
-    ntk_net = DartsTeNasSuperNet(
+    ntk_net = darts_supernet(
         s.ntk_channels,
         s.ntk_cells_per_stage,
         s.num_classes,
         depth=s.depth,
         stem_multiplier=s.stem_multiplier,
     ).to(device)
-    lr_net = DartsTeNasSuperNet(
+    lr_net = darts_supernet(
         s.lr_channels,
         s.ntk_cells_per_stage,
         s.num_classes,

@@ -32,11 +32,12 @@ from common.scores.ntk import ntk_condition_number
 from common.spaces.nb201.arch import OPS, Nb201Arch
 from reproductions.te_nas.supernet import (
     Mask,
-    Nb201SuperNet,
     full_mask,
     kaiming_normal_init,
     mask_to_arch,
+    nb201_supernet,
     prune,
+    set_mask,
 )
 
 NTK_COND_FALLBACK = 100000.0  # ntk.py: np.nan_to_num(cond, nan=100000.0)
@@ -125,13 +126,15 @@ def measure_deltas(
             size=s.lr_crop_size,
             device=device,
         )
-        ntk_net.mask = lr_net.mask = base_mask
+        set_mask(ntk_net, base_mask)
+        set_mask(lr_net, base_mask)
         k0 = _finite_cond(ntk_condition_number(ntk_net, x))
         r0 = num_linear_regions(lr_net, crops, batch_size=s.lr_samples_per_batch)
         base_kappa.append(k0)
         base_regions.append(r0)
         for c, mask in candidates.items():
-            ntk_net.mask = lr_net.mask = mask
+            set_mask(ntk_net, mask)
+            set_mask(lr_net, mask)
             k = _finite_cond(ntk_condition_number(ntk_net, x))
             r = num_linear_regions(lr_net, crops, batch_size=s.lr_samples_per_batch)
             d_kappa[c].append(round((k0 - k) / k0, s.precision))
@@ -152,8 +155,8 @@ def te_nas_search(
     rounds = []
     start = time.perf_counter()
     while any(len(ops) > 1 for ops in mask):
-        ntk_net = Nb201SuperNet(s.ntk_channels, s.ntk_cells_per_stage, s.num_classes).to(device)
-        lr_net = Nb201SuperNet(s.lr_channels, 1, s.num_classes, use_stem=False, depth=1).to(device)
+        ntk_net = nb201_supernet(s.ntk_channels, s.ntk_cells_per_stage, s.num_classes).to(device)
+        lr_net = nb201_supernet(s.lr_channels, 1, s.num_classes, use_stem=False, depth=1).to(device)
         candidates = [
             (e, op) for e, ops in enumerate(mask) if len(ops) > 1 for op in OPS if op in ops
         ]

@@ -1,13 +1,14 @@
 """The NB-201 supernet TE-NAS prunes (Chen et al., ICLR 2021, Sect. 3.2; official code:
 VITA-Group/TENAS @9df78ff, lib/models/cell_searchs/search_model_darts.py ``TinyNetworkDarts``
-and search_cells.py ``NAS201SearchCell``).
+and search_cells.py ``NAS201SearchCell``), built on the shared skeleton
+``common.supernets.nb201.Nb201Supernet`` with a ``MaskMixer``.
 
 Every edge holds every candidate op; an edge's output is the mean of its *active* ops. This
 is TE-NAS's DARTS-style mixture with architecture weights 0 for kept ops and -1000 for
-pruned ones: the softmax gives each of the k kept ops 1/k, and ops with weight <= 0.01 are
-skipped (``w > 0.01 else 0``), so pruned ops are not computed at all. The skeleton is the
-NB-201 one (stem, N cells, residual reduction, ...), cut after ``depth`` layers when given;
-without a stem the input goes straight into the first cell.
+pruned ones: the softmax gives each of the k kept ops 1/k (the mixer's ``scaled_sum``, each
+op times 1/k, then summed, as the official code computes it), and ops with weight <= 0.01
+are skipped (``w > 0.01 else 0``), so pruned ops are not computed at all. Without a stem the
+input goes straight into the first cell.
 
 TE-NAS uses two of these: C=3, N=1 with stem for the NTK (``model_config``) and C=1, N=1,
 depth 1, no stem for linear regions on 1-channel 3x3 crops (``model_config_thin``).
@@ -15,11 +16,13 @@ depth 1, no stem for linear regions on 1-channel 3x3 crops (``model_config_thin`
 
 from __future__ import annotations
 
-import torch
+from functools import partial
+
 from torch import nn
 
 from common.spaces.nb201.arch import EDGES, OPS, Nb201Arch
-from common.spaces.nb201.ops import ResNetBasicBlock, make_op
+from common.supernets.mixers import MaskMixer
+from common.supernets.nb201 import Nb201Supernet
 
 Mask = tuple[frozenset[str], ...]  # the active ops of each of the 6 edges, in EDGES order
 
@@ -40,72 +43,34 @@ def mask_to_arch(mask: Mask) -> Nb201Arch:
     return Nb201Arch(tuple(next(iter(ops)) for ops in mask))
 
 
-class MixedCell(nn.Module):
-    """An NB-201 cell with all ops on every edge, mixing the active ones with equal weights."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.edges = nn.ModuleDict(
-            {
-                f"{node}<-{inp}": nn.ModuleDict({op: make_op(op, channels) for op in OPS})
-                for node, inp in EDGES
-            }
-        )
-
-    def forward(self, x: torch.Tensor, mask: Mask) -> torch.Tensor:
-        nodes = [x]
-        for e, (node, inp) in enumerate(EDGES):
-            ops = self.edges[f"{node}<-{inp}"]
-            kept = [op for op in OPS if op in mask[e]]
-            weight = 1.0 / len(kept)
-            out = sum(ops[op](nodes[inp]) * weight for op in kept)
-            if node == len(nodes):
-                nodes.append(out)
-            else:
-                nodes[node] = nodes[node] + out
-        return nodes[-1]
+def nb201_supernet(
+    channels: int,
+    cells_per_stage: int,
+    num_classes: int,
+    use_stem: bool = True,
+    depth: int | None = None,
+    in_channels: int = 3,
+) -> Nb201Supernet:
+    """TE-NAS's NB-201 supernet: affine BN with running statistics, every op but ``none``
+    active until ``set_mask``."""
+    return Nb201Supernet(
+        num_classes,
+        mixer=partial(MaskMixer, reduction="scaled_sum"),
+        in_channels=in_channels,
+        channels=channels,
+        cells_per_stage=cells_per_stage,
+        use_stem=use_stem,
+        depth=depth,
+    )
 
 
-class Nb201SuperNet(nn.Module):
-    """NB-201 skeleton over ``MixedCell``s; ``self.mask`` selects the active ops."""
-
-    def __init__(
-        self,
-        channels: int,
-        cells_per_stage: int,
-        num_classes: int,
-        use_stem: bool = True,
-        depth: int | None = None,
-        in_channels: int = 3,
-    ) -> None:
-        super().__init__()
-        c = channels
-        self.stem = (
-            nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
-            if use_stem
-            else nn.Identity()
-        )
-        layers: list[nn.Module] = []
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c, stride=2))
-                c *= 2
-            layers.extend(MixedCell(c) for _ in range(cells_per_stage))
-        if depth is not None:
-            layers = layers[:depth]
-            c = channels * 2 ** sum(isinstance(m, ResNetBasicBlock) for m in layers)
-        self.cells = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c, num_classes)
-        self.mask: Mask = full_mask()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for layer in self.cells:
-            x = layer(x, self.mask) if isinstance(layer, MixedCell) else layer(x)
-        x = self.global_pooling(self.lastact(x)).flatten(1)
-        return self.classifier(x)
+def set_mask(net: nn.Module, mask: tuple) -> None:
+    """Set a TE-NAS mask on either of its supernets: a per-edge mask on the NB-201 one, a
+    (normal, reduce) pair on the DARTS-space one."""
+    types = net.mixer.cell_types
+    net.mixer.set_mask(
+        {"cell": mask} if types == ("cell",) else dict(zip(types, mask, strict=True))
+    )
 
 
 def kaiming_normal_init(net: nn.Module, mode: str) -> None:

@@ -1,6 +1,6 @@
 """The DARTS cell search space (Liu, Simonyan & Yang, ICLR 2019): genotypes (``genotype``),
-candidate ops (``ops``), the search network (``search_model``), the networks trained from a
-genotype (``model``) and the published cells (``registry``)."""
+candidate ops (``ops``), the networks trained from a genotype (``model``) and the published
+cells (``registry``). Its supernet is ``common.supernets.darts``."""
 
 from common.spaces.darts.genotype import ALL_OPS, PRIMITIVES, STEPS, Genotype
 

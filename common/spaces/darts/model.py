@@ -258,13 +258,14 @@ class NetworkImageNet(_Network):
 
 def count_params_m(model: nn.Module) -> float:
     """Parameters in millions as the paper counts them (the code's ``count_parameters_in_MB``):
-    every parameter whose name does not contain ``auxiliary``. Architecture parameters
-    (``alphas_*`` of a search network, which the code does not register) are left out too."""
+    every parameter whose name does not contain ``auxiliary``. Architecture parameters (a
+    supernet's ``mixer``, e.g. DARTS's alphas, which the code does not register) are left out
+    too."""
     return (
         sum(
             p.numel()
             for name, p in model.named_parameters()
-            if "auxiliary" not in name and not name.startswith("alphas_")
+            if "auxiliary" not in name and not name.startswith("mixer.")
         )
         / 1e6
     )

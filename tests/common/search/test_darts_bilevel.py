@@ -11,8 +11,8 @@ from common.search.darts_bilevel import (
     second_order_grad,
     split_parameters,
 )
-from common.spaces.darts.search_model import DartsSearchNetwork
-from common.spaces.nb201.search_model import Nb201SearchNetwork
+from common.supernets.darts import DartsSupernet
+from common.supernets.nb201 import Nb201Supernet
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -26,9 +26,9 @@ def one_thread():
 
 def tiny_nb201():
     torch.manual_seed(0)
-    net = Nb201SearchNetwork(num_classes=3, in_channels=2, channels=4, cells_per_stage=1)
+    net = Nb201Supernet(num_classes=3, in_channels=2, channels=4, cells_per_stage=1, affine=False)
     with torch.no_grad():
-        net.alphas.normal_(0, 0.5)  # away from uniform, so the gradient is not degenerate
+        net.mixer.alphas["cell"].normal_(0, 0.5)  # away from uniform, so the gradient is not degenerate
     return net.double()
 
 
@@ -65,7 +65,7 @@ def test_second_order_matches_exact_hypergradient_nb201(momentum, wd):
 
 def test_second_order_matches_exact_hypergradient_darts_space():
     torch.manual_seed(0)
-    net = DartsSearchNetwork(C=4, num_classes=3, layers=3).double()
+    net = DartsSupernet(C=4, num_classes=3, layers=3).double()
     with torch.no_grad():
         for a in net.arch_parameters():
             a.normal_(0, 0.5)

@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from common.search.darts_bilevel import first_order_grad
-from common.spaces.nb201.search_model import Nb201SearchNetwork
+from common.supernets.nb201 import Nb201Supernet
 from reproductions.darts.search_module import search_step
 
 
@@ -21,7 +21,7 @@ def one_thread():
 
 def setup():
     torch.manual_seed(0)
-    net = Nb201SearchNetwork(num_classes=3, in_channels=1, channels=4, cells_per_stage=1)
+    net = Nb201Supernet(num_classes=3, in_channels=1, channels=4, cells_per_stage=1, affine=False)
     g = torch.Generator().manual_seed(2)
     train = (torch.randn(8, 1, 8, 8, generator=g), torch.randint(0, 3, (8,), generator=g))
     val = (torch.randn(8, 1, 8, 8, generator=g), torch.randint(0, 3, (8,), generator=g))
@@ -32,7 +32,7 @@ def setup():
 
 def test_first_order_step_arch_first():
     net, train, val, w_opt, a_opt = setup()
-    alpha0 = net.alphas.detach().clone()
+    alpha0 = net.mixer.alphas["cell"].detach().clone()
     (g,), _ = first_order_grad(net, F.cross_entropy, val)  # at the initial weights
     # the expected alpha after one Adam step (weight decay 1e-3 added to the gradient)
     ref = torch.nn.Parameter(alpha0.clone())
@@ -40,7 +40,7 @@ def test_first_order_step_arch_first():
     ref.grad = g.clone()
     ref_opt.step()
     out = search_step(net, w_opt, a_opt, train, val, 0.1, "first", True, 0.9, 3e-4, 5.0)
-    torch.testing.assert_close(net.alphas.detach(), ref.detach())
+    torch.testing.assert_close(net.mixer.alphas["cell"].detach(), ref.detach())
     assert {"train_loss", "train_acc", "arch_loss"} <= set(out)
 
 
@@ -51,7 +51,7 @@ def test_weight_step_gives_alpha_no_gradient_and_uses_the_train_batch():
     (g_val,), _ = first_order_grad(net, F.cross_entropy, val)
     search_step(net, w_opt, a_opt, train, val, 0.1, "first", True, 0.9, 3e-4, 5.0)
     # the weight step (after the arch step) added nothing to alpha's gradient
-    torch.testing.assert_close(net.alphas.grad, g_val)
+    torch.testing.assert_close(net.mixer.alphas["cell"].grad, g_val)
     # expected: SGD step from the clipped train-batch gradient at w0
     net2, *_ = setup()
     for p, w in zip(net2.weight_parameters(), w0, strict=True):
@@ -68,7 +68,7 @@ def test_weight_step_gives_alpha_no_gradient_and_uses_the_train_batch():
 
 def test_second_order_step_runs_and_moves_alpha():
     net, train, val, w_opt, a_opt = setup()
-    alpha0 = net.alphas.detach().clone()
+    alpha0 = net.mixer.alphas["cell"].detach().clone()
     search_step(net, w_opt, a_opt, train, val, 0.1, "second", True, 0.9, 3e-4, 5.0)
     search_step(net, w_opt, a_opt, train, val, 0.1, "second", True, 0.9, 3e-4, 5.0)
-    assert not torch.equal(net.alphas.detach(), alpha0)
+    assert not torch.equal(net.mixer.alphas["cell"].detach(), alpha0)

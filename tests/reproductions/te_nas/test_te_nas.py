@@ -1,4 +1,5 @@
-"""TE-NAS: the supernet's mixture semantics, the rank-sum pruning rule on hand-set deltas,
+"""TE-NAS: its supernets' configuration (the mixture semantics are tested in
+tests/common/supernets), the rank-sum pruning rule on hand-set deltas,
 and one tiny search through the stage function."""
 
 import json
@@ -10,11 +11,10 @@ from hydra import compose, initialize_config_dir
 
 from common.cli import CONF_DIR
 from common.results.logging import RunLogger
-from common.spaces.nb201.arch import EDGES, OPS, Nb201Arch
-from common.spaces.nb201.model import Nb201Cell
+from common.spaces.nb201.arch import OPS, Nb201Arch
 from reproductions.te_nas import search, task
 from reproductions.te_nas.search import choose_prunes, dense_ranks
-from reproductions.te_nas.supernet import MixedCell, Nb201SuperNet, full_mask, mask_to_arch, prune
+from reproductions.te_nas.supernet import full_mask, mask_to_arch, nb201_supernet, prune
 from tests.reproductions.helpers import random_image_pool
 
 ARCH = Nb201Arch.parse(
@@ -24,36 +24,6 @@ ARCH = Nb201Arch.parse(
 
 def single_path(arch: Nb201Arch):
     return tuple(frozenset([op]) for op in arch.ops)
-
-
-def test_single_path_mixed_cell_equals_the_benchmark_cell():
-    torch.manual_seed(0)
-    mixed, cell = MixedCell(4), Nb201Cell(ARCH, 4)
-    for (node, inp), op in zip(EDGES, ARCH.ops, strict=True):
-        key = f"{node}<-{inp}"
-        cell.edges[key].load_state_dict(mixed.edges[key][op].state_dict())
-    x = torch.randn(2, 4, 8, 8)
-    torch.testing.assert_close(mixed(x, single_path(ARCH)), cell(x))
-
-
-def test_mixed_edge_is_the_mean_of_its_active_ops():
-    torch.manual_seed(0)
-    mixed = MixedCell(2)
-    x = torch.randn(1, 2, 5, 5)
-    mask = tuple(
-        frozenset(["skip_connect", "avg_pool_3x3"]) if e == 0 else frozenset(["none"])
-        for e in range(6)
-    )
-    node1 = 0.5 * (x + mixed.edges["1<-0"]["avg_pool_3x3"](x))
-    # node 3 = none(x) + none(node1) + none(node2): all zero; check node 1 through node 2's input
-    mask2 = (
-        mask[:1]
-        + (frozenset(["none"]), frozenset(["skip_connect"]))
-        + mask[3:5]
-        + (frozenset(["skip_connect"]),)
-    )
-    torch.testing.assert_close(mixed(x, mask2), node1)
-    assert mixed(x, mask).abs().sum() == 0
 
 
 def test_masks():
@@ -66,9 +36,9 @@ def test_masks():
 
 
 def test_supernet_shapes():
-    ntk_net = Nb201SuperNet(3, 1, 10)
+    ntk_net = nb201_supernet(3, 1, 10)
     assert ntk_net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    thin = Nb201SuperNet(1, 1, 10, use_stem=False, depth=1)
+    thin = nb201_supernet(1, 1, 10, use_stem=False, depth=1)
     assert len(thin.cells) == 1 and thin(torch.randn(5, 1, 3, 3)).shape == (5, 10)
 
 
@@ -91,7 +61,7 @@ WEIGHT = {"avg_pool_3x3": 3.0, "skip_connect": 2.0, "nor_conv_1x1": 1.0, "nor_co
 
 def fake_kappa(net, x, *a, **k):
     """kappa falls most when an avg-pool goes, then a skip, then a 1x1 conv."""
-    return 1.0 + sum(WEIGHT[op] for ops in net.mask for op in ops)
+    return 1.0 + sum(WEIGHT[op] for ops in net.mixer.mask["cell"] for op in ops)
 
 
 def run_stage(tmp_path, shared_file, monkeypatch, overrides):

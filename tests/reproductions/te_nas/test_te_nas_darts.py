@@ -1,6 +1,7 @@
-"""TE-NAS on the DARTS space: the masked supernet against the discrete DARTS network, the
-per-edge and per-node pruning rules on hand-set deltas, and one small search through the
-stage function whose genotype file the DARTS retrain stage reads."""
+"""TE-NAS on the DARTS space: its supernets' configuration (the masked supernet against the
+discrete DARTS network is tested in tests/common/supernets), the per-edge and per-node
+pruning rules on hand-set deltas, and one small search through the stage function whose
+genotype file the DARTS retrain stage reads."""
 
 import json
 from pathlib import Path
@@ -13,16 +14,15 @@ from hydra import compose, initialize_config_dir
 from common.cli import CONF_DIR
 from common.results.logging import RunLogger
 from common.spaces.darts.genotype import Genotype
-from common.spaces.darts.model import Cell
 from common.spaces.darts.ops import FactorizedReduce
+from common.supernets.darts import genotype_mask as common_genotype_mask
 from reproductions.darts.stages import load_arch
 from reproductions.te_nas import darts_search, darts_task, search
 from reproductions.te_nas.darts_supernet import (
     EDGES,
     NODE_EDGE_GROUPS,
     TENAS_DARTS_OPS,
-    DartsTeNasSuperNet,
-    MaskedCell,
+    darts_supernet,
     full_mask,
     mask_to_genotype,
     prune,
@@ -49,43 +49,7 @@ GENOTYPE = Genotype(
 
 
 def genotype_mask(genotype: Genotype):
-    cells = []
-    for entries in (genotype.normal, genotype.reduce):
-        cell = [frozenset() for _ in EDGES]
-        for k, (op, inp) in enumerate(entries):
-            cell[EDGES.index((k // 2, inp))] = frozenset([op])
-        cells.append(tuple(cell))
-    return tuple(cells)
-
-
-@pytest.mark.parametrize("reduction", [False, True])
-def test_single_path_mask_equals_the_discrete_darts_cell(reduction):
-    """With one op on two edges per node, the masked cell computes the genotype's cell."""
-    torch.manual_seed(0)
-    masked = MaskedCell(6, 8, 4, reduction=reduction, reduction_prev=False).eval()
-    cell = Cell(GENOTYPE, 6, 8, 4, reduction=reduction, reduction_prev=False).eval()
-    cell.preprocess0.load_state_dict(masked.preprocess0.state_dict())
-    cell.preprocess1.load_state_dict(masked.preprocess1.state_dict())
-    entries = GENOTYPE.reduce if reduction else GENOTYPE.normal
-    for k, (op, inp) in enumerate(entries):
-        cell._ops[k].load_state_dict(masked.edges[EDGES.index((k // 2, inp))][op].state_dict())
-    s0, s1 = torch.randn(2, 6, 8, 8), torch.randn(2, 8, 8, 8)
-    mask = genotype_mask(GENOTYPE)[1 if reduction else 0]
-    torch.testing.assert_close(masked(s0, s1, mask), cell(s0, s1, drop_prob=0.0))
-
-
-def test_an_edge_is_the_mean_of_its_active_ops_and_a_pruned_edge_adds_nothing():
-    torch.manual_seed(0)
-    masked = MaskedCell(3, 3, 3, reduction=False, reduction_prev=False).eval()
-    s0, s1 = torch.randn(1, 3, 6, 6), torch.randn(1, 3, 6, 6)
-    base = genotype_mask(GENOTYPE)[0]
-    # node 0: edge 0<-0 with two ops, edge 0<-1 removed
-    two = list(base)
-    two[0], two[1] = frozenset(["sep_conv_3x3", "avg_pool_3x3"]), frozenset()
-    out = masked(s0, s1, tuple(two))
-    x0 = masked.preprocess0(s0)
-    node0 = 0.5 * (masked.edges[0]["sep_conv_3x3"](x0) + masked.edges[0]["avg_pool_3x3"](x0))
-    torch.testing.assert_close(out[:, :3], node0)
+    return tuple(common_genotype_mask(genotype).values())
 
 
 def test_factorized_reduce_pads_odd_sizes_and_keeps_even_ones():
@@ -100,13 +64,13 @@ def test_factorized_reduce_pads_odd_sizes_and_keeps_even_ones():
 
 
 def test_supernets_follow_the_tenas_configs():
-    ntk_net = DartsTeNasSuperNet(1, 1, 10, depth=2)
+    ntk_net = darts_supernet(1, 1, 10, depth=2)
     assert [c.reduction for c in ntk_net.cells] == [False, True]
     assert ntk_net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     assert ntk_net.classifier.in_features == 8  # reduction cell: 4 nodes x 2C
-    thin = DartsTeNasSuperNet(1, 1, 10, depth=2, use_stem=False)
+    thin = darts_supernet(1, 1, 10, depth=2, use_stem=False)
     assert thin(torch.randn(5, 1, 3, 3)).shape == (5, 10)
-    full = DartsTeNasSuperNet(16, 2, 10)  # 3N+2 cells: normal x2, reduce, normal, reduce, normal
+    full = darts_supernet(16, 2, 10)  # 3N+2 cells: normal x2, reduce, normal, reduce, normal
     assert [c.reduction for c in full.cells] == [False, False, True, False, True, False]
 
 
@@ -154,7 +118,7 @@ def fake_kappa(net, x, *a, **k):
     input index: ops go in weight order, then the edges from the latest inputs go."""
     return 1.0 + sum(
         sum(WEIGHT[op] for op in ops) + (10.0 * EDGES[e][1] if ops else 0.0)
-        for cell in net.mask
+        for cell in net.mixer.mask.values()
         for e, ops in enumerate(cell)
     )
 
