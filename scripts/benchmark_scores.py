@@ -33,7 +33,7 @@ from common.scores.ntk import ntk_condition_number
 from common.scores.zero_cost import PROXIES, zero_cost_scores
 from common.spaces.nb201.arch import Nb201Arch
 from common.spaces.nb201.model import Nb201Network
-from reproductions.te_nas.supernet import Nb201SuperNet
+from reproductions.te_nas.supernet import nb201_supernet
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,12 +122,12 @@ def main() -> None:
         )
 
     s = {"mean": CIFAR10_MEAN_XAUTODL, "std": CIFAR10_STD_XAUTODL}
-    supernet = Nb201SuperNet(3, 1, 10).to(device)
+    supernet = nb201_supernet(3, 1, 10).to(device)
     x72, _ = pool.batch(rng, 72, s["mean"], s["std"], True, device=device)
     t_ref = timed(lambda: forward_backward(supernet, x72), device, warmup=True)
     t_ntk = timed(lambda: ntk_condition_number(supernet, x72), device)
     rows.append(("ntk_cond (TE-NAS supernet C=3, batch 72)", t_ntk, "fwd+bwd", t_ref))
-    thin = Nb201SuperNet(1, 1, 10, use_stem=False, depth=1).to(device)
+    thin = nb201_supernet(1, 1, 10, use_stem=False, depth=1).to(device)
     crops = pool.crops(rng, 3000, s["mean"], s["std"], device=device)
     t_ref = timed(lambda: forward(thin, crops), device, warmup=True)
     t_lr = timed(lambda: num_linear_regions(thin, crops, batch_size=1000), device, warmup=True)
