@@ -31,6 +31,14 @@ from common.results.run_tables import runs_of
 from common.spaces.nb201.arch import NUM_ARCHS
 
 
+def mix_with_cell(others: np.ndarray, cell: float, target: float) -> tuple[float, float]:
+    """(p, std): the share p of runs on the cell that, mixed with runs spread as ``others``,
+    gives the mean ``target``, and the population std of that mix."""
+    m0, s0 = float(np.mean(others)), float(np.std(others))
+    p = (m0 - target) / (m0 - cell)
+    return p, math.sqrt((1 - p) * s0**2 + p * (1 - p) * (m0 - cell) ** 2)
+
+
 def _ci_misses(kind: str, ints: dict, pub: dict) -> list[str]:
     value = "value" if kind == "mean" else "std"
     return [
@@ -119,8 +127,7 @@ def sampled_cell(ctx) -> str:
     c10, pub = cell_metrics(ctx, exp)["cifar10_test"], ctx.pub(exp, "cifar10_test")
     rest = np.array([r["metrics"]["cifar10_test"][0] for r in recs if r["seed"] not in wins])
     m0, s0 = rest.mean(), rest.std()
-    p = (m0 - pub["value"]) / (m0 - c10)  # the share of cell runs that gives the published mean
-    mix_std = math.sqrt((1 - p) * s0**2 + p * (1 - p) * (m0 - c10) ** 2)
+    p, mix_std = mix_with_cell(rest, c10, pub["value"])
     expect_pub = pub["n"] * q
     return f"""Is that cell over-represented here? A run's sample depends on its run seed alone
     (`draw_run` in `search.py`; a test checks it against every N=1000 record), so `python

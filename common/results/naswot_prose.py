@@ -14,7 +14,15 @@ import numpy as np
 
 from common.errors import NasReproError
 from common.results.intervals import mean_std_intervals
-from common.results.prose import and_list, fraction_words, interval, per_search, seeds_phrase, span
+from common.results.prose import (
+    and_list,
+    fraction_words,
+    interval,
+    per_search,
+    seeds_label,
+    seeds_phrase,
+    span,
+)
 from common.results.run_tables import is_cuda, runs_of, threads_label
 from common.spaces.nb201.arch import NUM_ARCHS
 
@@ -44,9 +52,7 @@ def where_seeds(recs: list[dict]) -> str:
     by: dict[str, list[int]] = {}
     for r in recs:
         by.setdefault(threads_label(r) if is_cuda(r) else "CPU", []).append(r["seed"])
-    return ", ".join(
-        f"seed{'s' if len(s) > 1 else ''} {seeds_phrase(s)} on the {kind}" for kind, s in by.items()
-    )
+    return ", ".join(f"{seeds_label(s)} on the {kind}" for kind, s in by.items())
 
 
 def all_run(ctx, n: int) -> str:

@@ -21,7 +21,14 @@ from common.errors import NasReproError
 from common.results import naswot_cell, naswot_prose
 from common.results.leaderboard import aggregate
 from common.results.naswot_prose import METRICS, PREFIX
-from common.results.prose import and_list, fraction_words, secs, seeds_phrase, span
+from common.results.prose import (
+    and_list,
+    fraction_words,
+    secs,
+    seeds_label,
+    seeds_phrase,
+    span,
+)
 from common.results.run_notes import RunNotes
 from common.results.run_tables import (
     cost_groups,
@@ -186,8 +193,9 @@ def _after_cost_table(ctx: Ctx, groups: list) -> str:
         int8 = [r["seed"] for r in table_out if ctx.notes.kernel_product(r) == "int8"]
         first_int8 = min(s for g in groups if g.kernel == "int8" for s in g.seeds)
         if int8 and max(int8) < first_int8:
-            why += f"; {and_list(int8)} were the first with the int8 product"
-        outside.append(f"seeds {seeds_phrase(r['seed'] for r in table_out)} ({why})")
+            verb = "were" if len(int8) > 1 else "was"
+            why += f"; {and_list(int8)} {verb} the first with the int8 product"
+        outside.append(f"{seeds_label(r['seed'] for r in table_out)} ({why})")
     by = {(g.host, g.kernel): g.wall().mean() for g in groups}
     pairs = [
         (("AMD EPYC", "float32"), (None, "float32")),

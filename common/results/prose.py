@@ -58,6 +58,12 @@ def seeds_phrase(seeds: Iterable[int], conj: str = "and") -> str:
     return and_list(seed_runs(seeds), conj)
 
 
+def seeds_label(seeds: Iterable[int]) -> str:
+    """``seed 5`` or ``seeds 5-6 and 9``."""
+    seeds = sorted(set(seeds))
+    return f"seed{'s' if len(seeds) > 1 else ''} {seeds_phrase(seeds)}"
+
+
 def fraction_words(x: float) -> str:
     """The nearest unit fraction in words: 0.31 -> ``a third``, 0.44 -> ``half``."""
     if not 0 < x < 0.75:
