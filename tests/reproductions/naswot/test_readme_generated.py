@@ -11,9 +11,9 @@ import pytest
 
 from common.results import leaderboard, published
 from common.results.leaderboard import aggregate
-from common.results.naswot_cell import mix_with_cell
-from common.results.naswot_readme import Ctx, cost_by_host, table_of_runs
 from common.results.run_notes import RunNotes
+from reproductions.naswot.report.cell import mix_with_cell
+from reproductions.naswot.report.readme import Ctx, cost_by_host, table_of_runs
 
 REPO = Path(__file__).resolve().parents[3]
 README = REPO / "reproductions" / "naswot" / "README.md"

@@ -1,4 +1,4 @@
-"""The NASWOT README's result paragraphs, written from the run records (see naswot_readme).
+"""The NASWOT README's result paragraphs, written from the run records (see readme.py).
 
 Each function returns one paragraph: the README's wording with every number computed from the
 records (metrics, diagnostics, cost), the published record and the run notes. Bootstrap

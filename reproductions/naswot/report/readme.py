@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.errors import NasReproError
-from common.results import naswot_cell, naswot_prose
 from common.results.leaderboard import aggregate
-from common.results.naswot_prose import METRICS, PREFIX
 from common.results.prose import (
     and_list,
     fraction_words,
@@ -42,6 +40,9 @@ from common.results.run_tables import (
     threads_label,
     where,
 )
+from reproductions.naswot.report import cell as naswot_cell
+from reproductions.naswot.report import prose as naswot_prose
+from reproductions.naswot.report.prose import METRICS, PREFIX
 
 
 def wrap(text: str) -> str:

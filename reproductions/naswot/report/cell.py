@@ -14,7 +14,10 @@ import math
 import numpy as np
 
 from common.errors import NasReproError
-from common.results.naswot_prose import (
+from common.results.prose import and_list, interval
+from common.results.run_tables import runs_of
+from common.spaces.nb201.arch import NUM_ARCHS
+from reproductions.naswot.report.prose import (
     METRICS,
     NAMES,
     cell_metrics,
@@ -26,9 +29,6 @@ from common.results.naswot_prose import (
     numword,
     where_seeds,
 )
-from common.results.prose import and_list, interval
-from common.results.run_tables import runs_of
-from common.spaces.nb201.arch import NUM_ARCHS
 
 
 def mix_with_cell(others: np.ndarray, cell: float, target: float) -> tuple[float, float]:
