@@ -70,6 +70,7 @@ def test_missing_benchmark_file_fails_in_one_line_without_a_record(tmp_path):
     out = nasrepro(
         "experiment=regularized-evolution_nb201_cifar10",
         f"data_root={tmp_path}/nowhere",
+        "benchmark.fallback_to_embedded=false",  # else the embedded copy is read
         cwd=tmp_path,
     )
     assert out.returncode == 2
