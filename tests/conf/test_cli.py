@@ -55,6 +55,18 @@ def nasrepro(*args, cwd):
             ],
             "record.canonical=true needs the experiment's full schedule, but trainer.max_steps",
         ),
+        (
+            ["-m", "experiment=random-search_nb201_cifar10,rea", "protocol.num_runs=3"],
+            "unknown experiment 'rea'; valid: ",
+        ),
+        (
+            [
+                "-m",
+                "experiment=random-search_nb201_cifar10,reinforce_nb201_cifar10",
+                "protocol.num_runs=3",
+            ],
+            "set keys that only the experiments define with ++ (e.g. ++protocol.num_runs=50)",
+        ),
     ],
 )
 def test_bad_overrides_fail_in_one_line(tmp_path, args, message):
