@@ -56,6 +56,14 @@ def nasrepro(*args, cwd):
             "record.canonical=true needs the experiment's full schedule, but trainer.max_steps",
         ),
         (
+            [
+                "experiment=darts-2nd_darts-space_digits_reduced",
+                "debug=fdr",
+                "record.canonical=true",
+            ],
+            "but trainer.fast_dev_run cuts it short",
+        ),
+        (
             ["-m", "experiment=random-search_nb201_cifar10,rea", "protocol.num_runs=3"],
             "unknown experiment 'rea'; valid: ",
         ),
@@ -66,6 +74,10 @@ def nasrepro(*args, cwd):
                 "protocol.num_runs=3",
             ],
             "set keys that only the experiments define with ++ (e.g. ++protocol.num_runs=50)",
+        ),
+        (
+            ["experiment=darts-2nd_darts-space_digits_reduced", "debug=quick"],
+            "unknown debug 'quick'; valid: fdr, limit",
         ),
     ],
 )

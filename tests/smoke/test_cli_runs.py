@@ -96,6 +96,17 @@ def test_readme_command_1_reruns_nb201_rows_from_the_embedded_table(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_debug_fdr_runs_a_lightning_experiment_quickly(tmp_path):
+    out = run_cli(
+        tmp_path, "experiment=darts-2nd_darts-space_digits_reduced", "debug=fdr", "torch_threads=1"
+    )
+    (path,) = list((tmp_path / "outputs" / "debug").rglob("record.json"))
+    rec = json.loads(path.read_text())
+    assert rec["truncated_by"] == ["trainer.fast_dev_run"]
+    assert "TRUNCATED by trainer.fast_dev_run" in out.stdout
+    assert not (tmp_path / "results").exists() and not list(path.parent.glob("wandb"))
+
+
 def test_default_job_search_retrain_evaluate(tmp_path):
     out = run_cli(
         tmp_path,
