@@ -22,7 +22,7 @@ def _compose(*overrides: str):
 
 
 def test_options_and_default():
-    assert DEBUG == ["fdr", "limit"]  # `_base` is a building block, not an option
+    assert DEBUG == ["fdr", "limit"]
     cfg = _compose(f"experiment={LIGHTNING_EXPERIMENTS[0]}")
     assert cfg.hydra.runtime.choices.debug is None  # off unless asked for
     assert truncations(cfg) == []
