@@ -98,26 +98,47 @@ def _check_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> Non
             )
 
 
+def _experiments(argv: list[str]) -> list[str]:
+    """Every experiment the command line names (all of them in a sweep ``experiment=a,b``)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for arg in argv:
+        if arg.partition("=")[0] in ("experiment", "+experiment"):
+            override = parser.parse_override(arg)  # well formed: _first_values parsed it
+            if override.is_sweep_override():
+                return list(override.sweep_string_iterator())
+            return [arg.partition("=")[2]]
+    return []
+
+
 def validate_argv(argv: list[str]) -> None:
     overrides = _first_values(argv)
-    exp = [
-        a.partition("=")[2]
-        for a in overrides
-        if a.partition("=")[0] in ("experiment", "+experiment")
-    ]
-    if not exp:
+    experiments = _experiments(argv)
+    if not experiments:
         raise NasReproError(
             f"no experiment given: nasrepro experiment=<name>; valid: {', '.join(config_options('experiment'))}"
         )
-    if exp[0] not in config_options("experiment"):
-        raise choices_error("experiment", exp[0], config_options("experiment"))
+    for exp in experiments:
+        if exp not in config_options("experiment"):
+            raise choices_error("experiment", exp, config_options("experiment"))
     _check_groups(overrides)
-    cfg = _compose(overrides)
-    base = _compose([f"experiment={exp[0]}"])
-    _check_types(base, cfg, overrides)
     from common.runner import check_canonical
 
-    check_canonical(cfg)
+    others = [a for a in overrides if a.partition("=")[0] not in ("experiment", "+experiment")]
+    for exp in experiments:  # each job of a sweep over experiments
+        cfg = _compose([f"experiment={exp}", *others])
+        _check_types(_compose([f"experiment={exp}"]), cfg, others)
+        check_canonical(cfg)
+    if len(experiments) > 1:
+        # Hydra composes the sweep itself without any experiment before it runs the jobs
+        try:
+            _compose(others)
+        except NasReproError as e:
+            raise NasReproError(
+                f"{e} In a sweep over experiments, set keys that only the experiments define"
+                " with ++ (e.g. ++protocol.num_runs=50)"
+            ) from e
 
 
 def _user_error(exc: BaseException) -> NasReproError | None:

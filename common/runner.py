@@ -1,7 +1,8 @@
 """Runs one experiment: calls its stage function, logs, and writes the run record.
 
 The record is written only after the stage returns, atomically: a run that fails writes
-nothing. A run prints the leaderboard rows it produced (published beside reproduced).
+nothing. A run prints the leaderboard rows it produced (published beside reproduced); a
+multirun then prints a summary over its runs (``SweepSummary``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from hydra.experimental.callback import Callback
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
@@ -130,3 +132,45 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         write_json_atomic(path, record)
         log.info("canonical record written to %s", path)
     return record
+
+
+def sweep_summary(records: list[dict]) -> str:
+    """What a multirun prints at its end: the NAS-Bench-201 board of the experiments it ran
+    (reproduced beside published, as in the NB-201 paper's table) and, for an experiment
+    run with several seeds, its rows pooled over them. Empty when there is nothing to add."""
+    from common.results.leaderboard import aggregate, comparison_rows, nb201_board
+
+    groups = aggregate(records)
+    lines = []
+    for exp, group in sorted(groups.items()):
+        refs = published.results_for(exp)
+        if len(group["records"]) < 2 or not refs:
+            continue  # a single run already printed its own rows
+        seeds = ", ".join(str(s) for s in sorted(group["seeds"]))
+        lines += [
+            f"\n{exp}, pooled over seeds {seeds}:",
+            "| metric | published | reproduced | Δ | within band | published number |",
+            "|---|---|---|---|---|---|",
+        ]
+        for res in refs:
+            lines += comparison_rows(res, group)
+    board, rows = nb201_board(groups)
+    if rows:
+        lines += ["\nNAS-Bench-201, reproduced / published (mean ± std, %):", *board]
+    if any(r.get("truncated_by") for r in records):
+        lines.append("Some runs were TRUNCATED (see above): their numbers are not results.")
+    return "\n".join(lines)
+
+
+class SweepSummary(Callback):
+    """Hydra callback (conf/config.yaml): at the end of a multirun, print ``sweep_summary`` of
+    the run records the sweep's jobs wrote (also for launchers that run jobs elsewhere)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
+        import json
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        records = [json.loads(p.read_text()) for p in sorted(sweep_dir.rglob("record.json"))]
+        text = sweep_summary(records) if records else ""
+        if text:
+            print(text)

@@ -1,4 +1,4 @@
-"""The published cells of the DARTS space as timm models (DARTS, ICLR 2019, Tables 1 and 3).
+"""The published DARTS cells as timm models (DARTS, ICLR 2019, Tables 1 and 3).
 
 ``timm.create_model("darts_v2_cifar10")`` builds the DARTS_V2 cell in the CIFAR-10 evaluation
 network (20 cells, 36 channels, auxiliary head); overrides go by keyword
@@ -7,95 +7,172 @@ weights here: ``pretrained=True`` is an error. Each model's provenance (paper, t
 file and commit, notes) is in ``PROVENANCE``, in ``model.provenance`` and, in timm's fields,
 in ``model.pretrained_cfg`` / ``timm.models.get_pretrained_cfg(name)``.
 
-The data live in ``common.spaces.darts.registry``; this module is only the timm entry point.
+Genotype data come from the project notes (shared/research/architectures.md), which record
+the source file and commit of each; the provenance below repeats them. The machinery
+(``register``, ``create``, the networks) is ``common.spaces.darts.registry``.
+
+TE-NAS's released cell is registered here until ``reproductions/te_nas/models.py`` takes it
+(the te_nas folder is outside this change); its provenance names TE-NAS, not DARTS.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from timm.models import generate_default_cfgs, register_model
+from timm.models import register_model
+from torch import nn
 
-from common.errors import NasReproError
-from common.spaces.darts.model import NetworkCIFAR, NetworkImageNet
-from common.spaces.darts.registry import MODELS, build_model, provenance, timm_cfg
+from common.spaces.darts.genotype import Genotype
+from common.spaces.darts.registry import (
+    CIFAR_NETWORK,
+    DARTS_GENOTYPES_FILE,
+    DARTS_URL,
+    IMAGENET_NETWORK,
+    Provenance,
+    PublishedCell,
+    PublishedModel,
+    create,
+    ops,
+    provenance,
+    register,
+)
+
+_PAPER = "Liu, Simonyan & Yang. DARTS: Differentiable Architecture Search. ICLR 2019"
+_V1_V2_NOTE = (
+    "V1/V2 are code-release versions, not first/second-order DARTS: DARTS_V1 is the cell of the"
+    " June 2018 code release (8876e79), DARTS_V2 was added with rerun experiments in a00cad0"
+    " (2018-08-03) and is the default DARTS of cnn/train.py."
+)
+
+CELLS: dict[str, PublishedCell] = {
+    "DARTS_V2": PublishedCell(
+        Genotype(
+            normal=ops(
+                [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]
+                + [("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0)]
+                + [("dil_conv_3x3", 2)]
+            ),
+            normal_concat=(2, 3, 4, 5),
+            reduce=ops(
+                [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1)]
+                + [("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2)]
+                + [("max_pool_3x3", 1)]
+            ),
+            reduce_concat=(2, 3, 4, 5),
+        ).validate(),
+        Provenance(
+            paper=_PAPER,
+            paper_id="arXiv:1806.09055",
+            origin=f"{DARTS_GENOTYPES_FILE} (DARTS_V2)",
+            origin_url=DARTS_URL,
+            table=(
+                "Table 1: DARTS (second order) + cutout, 2.76 +- 0.09 % test error, 3.3M params;"
+                " Table 3 (ImageNet mobile): 26.7 / 8.7 % top-1/top-5 error, 4.7M, 574M mult-adds"
+            ),
+            notes=_V1_V2_NOTE,
+        ),
+    ),
+    "DARTS_V1": PublishedCell(
+        Genotype(
+            normal=ops(
+                [("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_3x3", 1)]
+                + [("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0)]
+                + [("skip_connect", 2)]
+            ),
+            normal_concat=(2, 3, 4, 5),
+            reduce=ops(
+                [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0)]
+                + [("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2)]
+                + [("avg_pool_3x3", 0)]
+            ),
+            reduce_concat=(2, 3, 4, 5),
+        ).validate(),
+        Provenance(
+            paper=_PAPER,
+            paper_id="arXiv:1806.09055",
+            origin=f"{DARTS_GENOTYPES_FILE} (DARTS_V1)",
+            origin_url=DARTS_URL,
+            table="none: no table of the ICLR paper is tied to this cell",
+            notes=_V1_V2_NOTE,
+        ),
+    ),
+    "TENAS_cifar10": PublishedCell(
+        Genotype(
+            normal=ops(
+                [("dil_conv_3x3", 0), ("sep_conv_5x5", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 2)]
+                + [("skip_connect", 0), ("dil_conv_5x5", 1), ("sep_conv_3x3", 1)]
+                + [("sep_conv_5x5", 3)]
+            ),
+            normal_concat=(2, 3, 4, 5),
+            reduce=ops(
+                [("sep_conv_5x5", 0), ("sep_conv_5x5", 1), ("sep_conv_5x5", 1), ("sep_conv_5x5", 2)]
+                + [("sep_conv_3x3", 1), ("sep_conv_3x3", 3), ("sep_conv_5x5", 2)]
+                + [("sep_conv_3x3", 4)]
+            ),
+            reduce_concat=(2, 3, 4, 5),
+        ).validate(),
+        Provenance(
+            paper=(
+                "Chen, Gong & Wang. Neural Architecture Search on ImageNet in Four GPU Hours: A"
+                " Theoretically Inspired Perspective. ICLR 2021"
+            ),
+            paper_id="arXiv:2102.11535",
+            origin=(
+                "github.com/chenwydj/DARTS_evaluation genotypes.py @ 4c317ce (TENAS_cifar10; the"
+                " evaluation code the VITA-Group/TENAS README points to)"
+            ),
+            origin_url="https://github.com/chenwydj/DARTS_evaluation",
+            table="TE-NAS Table 2 reports 2.63 +- 0.064 %, 3.8M for its four searches",
+            notes=(
+                "The repository does not say which search produced this cell or whether it is"
+                " a Table 2 model; at 36 channels and 20 cells it has 4.14M parameters, not"
+                " 3.8M. The same file's TEGNAS_ProbNAS genotype is identical to it."
+            ),
+        ),
+    ),
+}
+
+MODELS: dict[str, PublishedModel] = {
+    "darts_v1_cifar10": PublishedModel("DARTS_V1", "cifar", CIFAR_NETWORK),
+    "darts_v2_cifar10": PublishedModel(
+        "DARTS_V2", "cifar", CIFAR_NETWORK, published="3.3M params (DARTS Table 1)"
+    ),
+    "darts_v2_imagenet": PublishedModel(
+        "DARTS_V2", "imagenet", IMAGENET_NETWORK, published="4.7M params, 574M mult-adds (Table 3)"
+    ),
+    "tenas_cifar10": PublishedModel(
+        "TENAS_cifar10",
+        "cifar",
+        CIFAR_NETWORK,
+        published="none for this cell (Table 2: 3.8M, 4 cells)",
+    ),
+}
 
 # timm's register_model reads this module attribute to attach each model's pretrained cfg.
-default_cfgs = generate_default_cfgs({name: timm_cfg(name) for name in MODELS})
-
+default_cfgs = register(CELLS, MODELS)
+GENOTYPES: dict[str, Genotype] = {name: cell.genotype for name, cell in CELLS.items()}
 PROVENANCE: dict[str, dict[str, str]] = {name: provenance(name) for name in MODELS}
 
-# Arguments timm.create_model passes to every entry point; these networks take none of them.
-_TIMM_ARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
-
-
-def _create(name: str, pretrained: bool, kwargs: dict[str, Any]) -> NetworkCIFAR | NetworkImageNet:
-    if pretrained:
-        raise NasReproError(f"no pretrained weights are registered for {name}; train it first")
-    for key in _TIMM_ARGS:
-        kwargs.pop(key, None)
-    return build_model(name, **kwargs)
-
 
 @register_model
-def darts_v1_cifar10(pretrained: bool = False, **kwargs: Any) -> NetworkCIFAR | NetworkImageNet:
+def darts_v1_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """DARTS_V1 cell (June 2018 code release), CIFAR-10 network."""
-    return _create("darts_v1_cifar10", pretrained, kwargs)
+    return create("darts_v1_cifar10", pretrained, kwargs)
 
 
 @register_model
-def darts_v2_cifar10(pretrained: bool = False, **kwargs: Any) -> NetworkCIFAR | NetworkImageNet:
+def darts_v2_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """DARTS_V2 cell (the repository's default DARTS), CIFAR-10 network (Table 1)."""
-    return _create("darts_v2_cifar10", pretrained, kwargs)
+    return create("darts_v2_cifar10", pretrained, kwargs)
 
 
 @register_model
-def darts_v2_imagenet(pretrained: bool = False, **kwargs: Any) -> NetworkCIFAR | NetworkImageNet:
+def darts_v2_imagenet(pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """DARTS_V2 cell, ImageNet mobile-setting network (Table 3)."""
-    return _create("darts_v2_imagenet", pretrained, kwargs)
+    return create("darts_v2_imagenet", pretrained, kwargs)
 
 
 @register_model
-def nasnet_a_darts_space_cifar10(
-    pretrained: bool = False, **kwargs: Any
-) -> NetworkCIFAR | NetworkImageNet:
-    """NASNet-A as the DARTS repository encodes it, in the DARTS CIFAR-10 network."""
-    return _create("nasnet_a_darts_space_cifar10", pretrained, kwargs)
-
-
-@register_model
-def amoebanet_a_darts_space_cifar10(
-    pretrained: bool = False, **kwargs: Any
-) -> NetworkCIFAR | NetworkImageNet:
-    """AmoebaNet-A as the DARTS repository encodes it, in the DARTS CIFAR-10 network."""
-    return _create("amoebanet_a_darts_space_cifar10", pretrained, kwargs)
-
-
-@register_model
-def enas_darts_space_cifar10(
-    pretrained: bool = False, **kwargs: Any
-) -> NetworkCIFAR | NetworkImageNet:
-    """ENAS's released final micro cell (fixed_arc) as a genotype, DARTS CIFAR-10 network."""
-    return _create("enas_darts_space_cifar10", pretrained, kwargs)
-
-
-@register_model
-def enas_nsganet_darts_space_cifar10(
-    pretrained: bool = False, **kwargs: Any
-) -> NetworkCIFAR | NetworkImageNet:
-    """ENAS as NSGA-Net's repository encodes it, DARTS CIFAR-10 network."""
-    return _create("enas_nsganet_darts_space_cifar10", pretrained, kwargs)
-
-
-@register_model
-def pnasnet5_darts_space_cifar10(
-    pretrained: bool = False, **kwargs: Any
-) -> NetworkCIFAR | NetworkImageNet:
-    """PNASNet-5 as PNASNet.pytorch encodes it, DARTS CIFAR-10 network."""
-    return _create("pnasnet5_darts_space_cifar10", pretrained, kwargs)
-
-
-@register_model
-def tenas_cifar10(pretrained: bool = False, **kwargs: Any) -> NetworkCIFAR | NetworkImageNet:
+def tenas_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """TE-NAS's released CIFAR-10 cell (DARTS_evaluation), DARTS CIFAR-10 network."""
-    return _create("tenas_cifar10", pretrained, kwargs)
+    return create("tenas_cifar10", pretrained, kwargs)

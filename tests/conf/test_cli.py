@@ -55,6 +55,30 @@ def nasrepro(*args, cwd):
             ],
             "record.canonical=true needs the experiment's full schedule, but trainer.max_steps",
         ),
+        (
+            [
+                "experiment=darts-2nd_darts-space_digits_reduced",
+                "debug=fdr",
+                "record.canonical=true",
+            ],
+            "but trainer.fast_dev_run cuts it short",
+        ),
+        (
+            ["-m", "experiment=random-search_nb201_cifar10,rea", "protocol.num_runs=3"],
+            "unknown experiment 'rea'; valid: ",
+        ),
+        (
+            [
+                "-m",
+                "experiment=random-search_nb201_cifar10,reinforce_nb201_cifar10",
+                "protocol.num_runs=3",
+            ],
+            "set keys that only the experiments define with ++ (e.g. ++protocol.num_runs=50)",
+        ),
+        (
+            ["experiment=darts-2nd_darts-space_digits_reduced", "debug=quick"],
+            "unknown debug 'quick'; valid: fdr, limit",
+        ),
     ],
 )
 def test_bad_overrides_fail_in_one_line(tmp_path, args, message):
@@ -70,6 +94,7 @@ def test_missing_benchmark_file_fails_in_one_line_without_a_record(tmp_path):
     out = nasrepro(
         "experiment=regularized-evolution_nb201_cifar10",
         f"data_root={tmp_path}/nowhere",
+        "benchmark.fallback_to_embedded=false",  # else the embedded copy is read
         cwd=tmp_path,
     )
     assert out.returncode == 2

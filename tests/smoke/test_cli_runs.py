@@ -53,7 +53,7 @@ def test_query_search_experiment(tmp_path, nb201_table):
 
 
 def test_multirun_seeds(tmp_path, nb201_table):
-    run_cli(
+    out = run_cli(
         tmp_path,
         "-m",
         "experiment=random-search_nb201_cifar10",
@@ -70,6 +70,41 @@ def test_multirun_seeds(tmp_path, nb201_table):
     ]
     a, b = (json.loads(p.read_text())["metrics"]["cifar10_test"] for p in records)
     assert a != b  # different seeds search differently
+    # the sweep's summary pools the seeds and shows the NB-201 board of the sweep
+    assert "random-search_nb201_cifar10, pooled over seeds 0, 1:" in out.stdout
+    assert "| random-search_nb201_cifar10 (n=4) |" in out.stdout
+
+
+def test_readme_command_1_reruns_nb201_rows_from_the_embedded_table(tmp_path):
+    """README command 1 (with fewer runs): REA, RS and REINFORCE as one multirun, with no
+    table in data_root, so the copy shipped in the package is read; it ends with the NB-201
+    board, reproduced beside published."""
+    experiments = [
+        "regularized-evolution_nb201_cifar10",
+        "random-search_nb201_cifar10",
+        "reinforce_nb201_cifar10",
+    ]
+    out = run_cli(tmp_path, "-m", f"experiment={','.join(experiments)}", "++protocol.num_runs=3")
+    assert "using the embedded copy" in out.stdout + out.stderr
+    summary = out.stdout.split("NAS-Bench-201, reproduced / published (mean ± std, %):")[1]
+    for exp in experiments:
+        assert f"| {exp} (n=3) |" in summary
+    assert "93.70 ± 0.36" in summary  # RS, CIFAR-10 test, as published
+    (sweep,) = (tmp_path / "multirun").iterdir()
+    names = sorted(p.parent.name for p in sweep.glob("*/record.json"))
+    assert names == sorted(f"{e}__seed0_{i}" for i, e in enumerate(experiments))
+    assert not (tmp_path / "results").exists()
+
+
+def test_debug_fdr_runs_a_lightning_experiment_quickly(tmp_path):
+    out = run_cli(
+        tmp_path, "experiment=darts-2nd_darts-space_digits_reduced", "debug=fdr", "torch_threads=1"
+    )
+    (path,) = list((tmp_path / "outputs" / "debug").rglob("record.json"))
+    rec = json.loads(path.read_text())
+    assert rec["truncated_by"] == ["trainer.fast_dev_run"]
+    assert "TRUNCATED by trainer.fast_dev_run" in out.stdout
+    assert not (tmp_path / "results").exists() and not list(path.parent.glob("wandb"))
 
 
 def test_default_job_search_retrain_evaluate(tmp_path):

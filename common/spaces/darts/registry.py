@@ -1,12 +1,16 @@
-"""Published cells of the DARTS space and the networks the literature trains them in, with
-where each comes from. Pure data plus builders; ``reproductions/darts/models.py`` registers
-the models with timm (``common`` never imports ``reproductions``).
+"""Published cells of the DARTS space as timm models: the machinery every paper shares.
 
-Genotype data come from the project notes (shared/research/architectures.md), which record
-the source file and commit of each; the provenance below repeats them. NASNet-A, AmoebaNet-A,
-ENAS and PNASNet-5 were found by other searches in other spaces; their "DARTS-space" genotypes
-are re-encodings with 5 nodes and, for some, ops outside ``PRIMITIVES`` (see each note), so
-they are checked with ``validate(steps=None, ops=ALL_OPS)``.
+Each paper keeps its own published cells, their provenance and its timm entry points in
+``reproductions/<paper>/models.py``: it describes them with ``PublishedCell`` /
+``PublishedModel``, hands them to ``register`` (which returns the module's timm
+``default_cfgs``) and writes one ``@register_model`` function per model whose body is
+``create(name, pretrained, kwargs)``. ``import reproductions`` imports every paper's module;
+``common`` never imports ``reproductions``, so ``CELLS``, ``GENOTYPES`` and ``MODELS`` below
+hold what has been registered so far, as timm's own registry does.
+
+Cells found by other searches in other spaces (NASNet-A, AmoebaNet-A, ENAS, PNASNet-5) are
+re-encodings with 5 nodes and, for some, ops outside ``PRIMITIVES``; their papers check them
+with ``validate(steps=None, ops=ALL_OPS)``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,27 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common.errors import choices_error
-from common.spaces.darts.genotype import ALL_OPS, Genotype
+from common.errors import NasReproError, choices_error
+from common.spaces.darts.genotype import Genotype
 from common.spaces.darts.model import NetworkCIFAR, NetworkImageNet
+
+# The file most DARTS-space encodings of published cells are read from.
+DARTS_GENOTYPES_FILE = "github.com/quark0/darts cnn/genotypes.py @ f276dd3"
+DARTS_URL = "https://github.com/quark0/darts"
+
+# App. A.2.1: 20 cells, 36 channels, auxiliary head; App. A.2.3 + cnn/train_imagenet.py: 14
+# cells, 48 channels. The cells of other papers are placed in the DARTS CIFAR network.
+CIFAR_NETWORK: dict[str, Any] = {"C": 36, "num_classes": 10, "layers": 20, "auxiliary": True}
+IMAGENET_NETWORK: dict[str, Any] = {"C": 48, "num_classes": 1000, "layers": 14, "auxiliary": True}
+
+# Input statistics of the DARTS authors' data pipelines (cnn/utils.py, cnn/train_imagenet.py).
+CIFAR_MEAN = (0.49139968, 0.48215827, 0.44653124)
+CIFAR_STD = (0.24703233, 0.24348505, 0.26158768)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Arguments timm.create_model passes to every entry point; these networks take none of them.
+_TIMM_ARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
 
 
 @dataclass(frozen=True)
@@ -41,292 +63,10 @@ class PublishedCell:
     provenance: Provenance
 
 
-def _cell(entries: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
-    return tuple(entries)
-
-
-_DARTS_PAPER = "Liu, Simonyan & Yang. DARTS: Differentiable Architecture Search. ICLR 2019"
-_DARTS_ORIGIN = "github.com/quark0/darts cnn/genotypes.py @ f276dd3"
-_V1_V2_NOTE = (
-    "V1/V2 are code-release versions, not first/second-order DARTS: DARTS_V1 is the cell of the"
-    " June 2018 code release (8876e79), DARTS_V2 was added with rerun experiments in a00cad0"
-    " (2018-08-03) and is the default DARTS of cnn/train.py."
-)
-_PNAS_CELL = _cell(
-    [("sep_conv_5x5", 0), ("max_pool_3x3", 0), ("sep_conv_7x7", 1), ("max_pool_3x3", 1)]
-    + [("sep_conv_5x5", 1), ("sep_conv_3x3", 1), ("sep_conv_3x3", 4), ("max_pool_3x3", 1)]
-    + [("sep_conv_3x3", 0), ("skip_connect", 1)]
-)
-
-CELLS: dict[str, PublishedCell] = {
-    "DARTS_V2": PublishedCell(
-        Genotype(
-            normal=_cell(
-                [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]
-                + [("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0)]
-                + [("dil_conv_3x3", 2)]
-            ),
-            normal_concat=(2, 3, 4, 5),
-            reduce=_cell(
-                [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1)]
-                + [("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2)]
-                + [("max_pool_3x3", 1)]
-            ),
-            reduce_concat=(2, 3, 4, 5),
-        ).validate(),
-        Provenance(
-            paper=_DARTS_PAPER,
-            paper_id="arXiv:1806.09055",
-            origin=f"{_DARTS_ORIGIN} (DARTS_V2)",
-            origin_url="https://github.com/quark0/darts",
-            table=(
-                "Table 1: DARTS (second order) + cutout, 2.76 +- 0.09 % test error, 3.3M params;"
-                " Table 3 (ImageNet mobile): 26.7 / 8.7 % top-1/top-5 error, 4.7M, 574M mult-adds"
-            ),
-            notes=_V1_V2_NOTE,
-        ),
-    ),
-    "DARTS_V1": PublishedCell(
-        Genotype(
-            normal=_cell(
-                [("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_3x3", 1)]
-                + [("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0)]
-                + [("skip_connect", 2)]
-            ),
-            normal_concat=(2, 3, 4, 5),
-            reduce=_cell(
-                [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0)]
-                + [("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2)]
-                + [("avg_pool_3x3", 0)]
-            ),
-            reduce_concat=(2, 3, 4, 5),
-        ).validate(),
-        Provenance(
-            paper=_DARTS_PAPER,
-            paper_id="arXiv:1806.09055",
-            origin=f"{_DARTS_ORIGIN} (DARTS_V1)",
-            origin_url="https://github.com/quark0/darts",
-            table="none: no table of the ICLR paper is tied to this cell",
-            notes=_V1_V2_NOTE,
-        ),
-    ),
-    "NASNet": PublishedCell(
-        Genotype(
-            normal=_cell(
-                [("sep_conv_5x5", 1), ("sep_conv_3x3", 0), ("sep_conv_5x5", 0), ("sep_conv_3x3", 0)]
-                + [("avg_pool_3x3", 1), ("skip_connect", 0), ("avg_pool_3x3", 0)]
-                + [("avg_pool_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 1)]
-            ),
-            normal_concat=(2, 3, 4, 5, 6),
-            reduce=_cell(
-                [("sep_conv_5x5", 1), ("sep_conv_7x7", 0), ("max_pool_3x3", 1), ("sep_conv_7x7", 0)]
-                + [("avg_pool_3x3", 1), ("sep_conv_5x5", 0), ("skip_connect", 3)]
-                + [("avg_pool_3x3", 2), ("sep_conv_3x3", 2), ("max_pool_3x3", 1)]
-            ),
-            reduce_concat=(4, 5, 6),
-        ).validate(steps=None, ops=ALL_OPS),
-        Provenance(
-            paper=(
-                "Zoph, Vasudevan, Shlens & Le. Learning Transferable Architectures for Scalable"
-                " Image Recognition. CVPR 2018"
-            ),
-            paper_id="arXiv:1707.07012",
-            origin=f"{_DARTS_ORIGIN} (NASNet)",
-            origin_url="https://github.com/quark0/darts",
-            table=(
-                "DARTS Table 1, dagger row (trained in the DARTS setup): NASNet-A + cutout,"
-                " 2.83 % test error, 3.1M params"
-            ),
-            notes=(
-                "5 nodes; uses sep_conv_7x7. Ops and inputs equal TF-slim nasnet_utils.py"
-                " (08eebbc) with inputs 0/1 swapped, but the concat differs: TF's normal cell"
-                " also outputs h_{i-2}, its reduction cell outputs states 3..6. At the DARTS"
-                " CIFAR setting (36 channels, 20 cells) this network has 3.83M params, not the"
-                " 3.1M of DARTS Table 1; the paper does not give the width it used (32 channels"
-                " give 3.06M)."
-            ),
-        ),
-    ),
-    "AmoebaNet": PublishedCell(
-        Genotype(
-            normal=_cell(
-                [("avg_pool_3x3", 0), ("max_pool_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_5x5", 2)]
-                + [("sep_conv_3x3", 0), ("avg_pool_3x3", 3), ("sep_conv_3x3", 1)]
-                + [("skip_connect", 1), ("skip_connect", 0), ("avg_pool_3x3", 1)]
-            ),
-            normal_concat=(4, 5, 6),
-            reduce=_cell(
-                [("avg_pool_3x3", 0), ("sep_conv_3x3", 1), ("max_pool_3x3", 0), ("sep_conv_7x7", 2)]
-                + [("sep_conv_7x7", 0), ("avg_pool_3x3", 1), ("max_pool_3x3", 0)]
-                + [("max_pool_3x3", 1), ("conv_7x1_1x7", 0), ("sep_conv_3x3", 5)]
-            ),
-            reduce_concat=(3, 4, 6),
-        ).validate(steps=None, ops=ALL_OPS),
-        Provenance(
-            paper=(
-                "Real, Aggarwal, Huang & Le. Regularized Evolution for Image Classifier"
-                " Architecture Search. AAAI 2019"
-            ),
-            paper_id="arXiv:1802.01548",
-            origin=f"{_DARTS_ORIGIN} (AmoebaNet)",
-            origin_url="https://github.com/quark0/darts",
-            table=(
-                "DARTS Table 1, dagger row (trained in the DARTS setup): AmoebaNet-A + cutout,"
-                " 3.12 % test error, 3.1M params"
-            ),
-            notes=(
-                "5 nodes; uses sep_conv_7x7 and conv_7x1_1x7. This encoding was not checked"
-                " against the original TF AmoebaNet-A spec."
-            ),
-        ),
-    ),
-    "ENAS": PublishedCell(
-        Genotype(
-            # fixed_arc normal "0 2 0 0 | 0 4 0 1 | 0 4 1 1 | 1 0 0 1 | 0 2 1 1"
-            normal=_cell(
-                [("avg_pool_3x3", 0), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_5x5", 0)]
-                + [("skip_connect", 0), ("sep_conv_5x5", 1), ("sep_conv_3x3", 1)]
-                + [("sep_conv_5x5", 0), ("avg_pool_3x3", 0), ("sep_conv_5x5", 1)]
-            ),
-            normal_concat=(2, 3, 4, 5, 6),  # no block feeds another: all 5 are concatenated
-            # fixed_arc reduce "1 0 1 0 | 0 3 0 2 | 1 1 3 1 | 1 0 0 4 | 0 3 1 1"
-            reduce=_cell(
-                [("sep_conv_3x3", 1), ("sep_conv_3x3", 1), ("max_pool_3x3", 0), ("avg_pool_3x3", 0)]
-                + [("sep_conv_5x5", 1), ("sep_conv_5x5", 3), ("sep_conv_3x3", 1)]
-                + [("skip_connect", 0), ("max_pool_3x3", 0), ("sep_conv_5x5", 1)]
-            ),
-            reduce_concat=(2, 4, 5, 6),  # block 3 feeds block 4, so it is not concatenated
-        ).validate(steps=None, ops=ALL_OPS),
-        Provenance(
-            paper=(
-                "Pham, Guan, Zoph, Le & Dean. Efficient Neural Architecture Search via Parameter"
-                " Sharing. ICML 2018"
-            ),
-            paper_id="arXiv:1802.03268",
-            origin=(
-                "github.com/melodyguan/enas scripts/cifar10_micro_final.sh @ 4bcfd73 (fixed_arc),"
-                " decoded here: blocks (index_1, op_1, index_2, op_2), index 0 = cell k-2,"
-                " 1 = cell k-1; ops 0 sep_conv_3x3, 1 sep_conv_5x5, 2 avg_pool_3x3,"
-                " 3 max_pool_3x3, 4 identity = skip_connect; unused blocks concatenated"
-            ),
-            origin_url="https://github.com/melodyguan/enas",
-            table=(
-                "DARTS Table 1 lists ENAS + cutout at 2.89 %, 4.6M: ENAS's own network, not this"
-                " re-encoding"
-            ),
-            notes=(
-                "ENAS's network differs from the DARTS one around the cell (input calibration"
-                " convs, a 1x1 conv after the concat, factorized reduction before reduction"
-                " cells, 15 layers); only the cell is carried over. The re-encoding in"
-                " ianwhale/nsga-net (registered as ENAS_NSGANet) differs from this decoding."
-            ),
-        ),
-    ),
-    "ENAS_NSGANet": PublishedCell(
-        Genotype(
-            normal=_cell(
-                [("sep_conv_3x3", 1), ("skip_connect", 1), ("sep_conv_5x5", 1), ("skip_connect", 0)]
-                + [("avg_pool_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0)]
-                + [("avg_pool_3x3", 0), ("sep_conv_5x5", 1), ("avg_pool_3x3", 0)]
-            ),
-            normal_concat=(2, 3, 4, 5, 6),
-            reduce=_cell(
-                [("sep_conv_5x5", 0), ("avg_pool_3x3", 1), ("sep_conv_3x3", 1), ("avg_pool_3x3", 1)]
-                + [("avg_pool_3x3", 1), ("sep_conv_3x3", 1), ("sep_conv_5x5", 4)]
-                + [("avg_pool_3x3", 1), ("sep_conv_3x3", 5), ("sep_conv_5x5", 0)]
-            ),
-            reduce_concat=(2, 3, 6),
-        ).validate(steps=None, ops=ALL_OPS),
-        Provenance(
-            paper=(
-                "Pham, Guan, Zoph, Le & Dean. Efficient Neural Architecture Search via Parameter"
-                " Sharing. ICML 2018"
-            ),
-            paper_id="arXiv:1802.03268",
-            origin="github.com/ianwhale/nsga-net models/micro_genotypes.py @ e939cde (ENAS)",
-            origin_url="https://github.com/ianwhale/nsga-net",
-            table="none for this encoding (NSGA-Net's baseline genotype)",
-            notes=(
-                "The NSGA-Net authors' re-encoding; it does not match the decoding of the"
-                " fixed_arc released with ENAS (see ENAS) and does not state its source. Other"
-                " repositories copy it with small changes."
-            ),
-        ),
-    ),
-    "PNASNet": PublishedCell(
-        Genotype(
-            normal=_PNAS_CELL,
-            normal_concat=(2, 3, 4, 5, 6),
-            reduce=_PNAS_CELL,  # PNAS has one cell, used with stride 2 at the reductions
-            reduce_concat=(2, 3, 4, 5, 6),
-        ).validate(steps=None, ops=ALL_OPS),
-        Provenance(
-            paper=(
-                "Liu, Zoph, Neumann, Shlens, Hua, Li, Fei-Fei, Yuille, Huang & Murphy."
-                " Progressive Neural Architecture Search. ECCV 2018"
-            ),
-            paper_id="arXiv:1712.00559",
-            origin="github.com/chenxi116/PNASNet.pytorch genotypes.py @ c3c830d (PNASNet)",
-            origin_url="https://github.com/chenxi116/PNASNet.pytorch",
-            table=(
-                "DARTS Table 1 lists PNAS at 3.41 +- 0.09 %, 3.2M: PNAS's own network, not this"
-                " re-encoding"
-            ),
-            notes=(
-                "PNASNet-5 cell; equals TF-slim pnasnet.py (03cdc5f) with inputs 0/1 swapped, as"
-                " the port's README states. 5 nodes; uses sep_conv_7x7."
-            ),
-        ),
-    ),
-    "TENAS_cifar10": PublishedCell(
-        Genotype(
-            normal=_cell(
-                [("dil_conv_3x3", 0), ("sep_conv_5x5", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 2)]
-                + [("skip_connect", 0), ("dil_conv_5x5", 1), ("sep_conv_3x3", 1)]
-                + [("sep_conv_5x5", 3)]
-            ),
-            normal_concat=(2, 3, 4, 5),
-            reduce=_cell(
-                [("sep_conv_5x5", 0), ("sep_conv_5x5", 1), ("sep_conv_5x5", 1), ("sep_conv_5x5", 2)]
-                + [("sep_conv_3x3", 1), ("sep_conv_3x3", 3), ("sep_conv_5x5", 2)]
-                + [("sep_conv_3x3", 4)]
-            ),
-            reduce_concat=(2, 3, 4, 5),
-        ).validate(),
-        Provenance(
-            paper=(
-                "Chen, Gong & Wang. Neural Architecture Search on ImageNet in Four GPU Hours: A"
-                " Theoretically Inspired Perspective. ICLR 2021"
-            ),
-            paper_id="arXiv:2102.11535",
-            origin=(
-                "github.com/chenwydj/DARTS_evaluation genotypes.py @ 4c317ce (TENAS_cifar10; the"
-                " evaluation code the VITA-Group/TENAS README points to)"
-            ),
-            origin_url="https://github.com/chenwydj/DARTS_evaluation",
-            table="TE-NAS Table 2 reports 2.63 +- 0.064 %, 3.8M for its four searches",
-            notes=(
-                "The repository does not say which search produced this cell or whether it is"
-                " a Table 2 model; at 36 channels and 20 cells it has 4.14M parameters, not"
-                " 3.8M. The same file's TEGNAS_ProbNAS genotype is identical to it."
-            ),
-        ),
-    ),
-}
-
-GENOTYPES: dict[str, Genotype] = {name: cell.genotype for name, cell in CELLS.items()}
-
-# Input statistics of the authors' data pipelines (cnn/utils.py, cnn/train_imagenet.py).
-CIFAR_MEAN = (0.49139968, 0.48215827, 0.44653124)
-CIFAR_STD = (0.24703233, 0.24348505, 0.26158768)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
 @dataclass(frozen=True)
 class PublishedModel:
-    """A cell in a concrete network: ``network`` is "cifar" or "imagenet", ``kwargs`` its
-    constructor arguments (without the genotype)."""
+    """A registered cell in a concrete network: ``network`` is "cifar" or "imagenet",
+    ``kwargs`` its constructor arguments (without the genotype)."""
 
     cell: str
     network: str
@@ -338,32 +78,37 @@ class PublishedModel:
         return CELLS[self.cell].provenance
 
 
-# App. A.2.1: 20 cells, 36 channels, auxiliary head; App. A.2.3 + cnn/train_imagenet.py: 14
-# cells, 48 channels. The cells of other papers are placed in the DARTS CIFAR network.
-_CIFAR = {"C": 36, "num_classes": 10, "layers": 20, "auxiliary": True}
-_IMAGENET = {"C": 48, "num_classes": 1000, "layers": 14, "auxiliary": True}
+CELLS: dict[str, PublishedCell] = {}
+GENOTYPES: dict[str, Genotype] = {}
+MODELS: dict[str, PublishedModel] = {}
 
-MODELS: dict[str, PublishedModel] = {
-    "darts_v1_cifar10": PublishedModel("DARTS_V1", "cifar", _CIFAR),
-    "darts_v2_cifar10": PublishedModel(
-        "DARTS_V2", "cifar", _CIFAR, published="3.3M params (DARTS Table 1)"
-    ),
-    "darts_v2_imagenet": PublishedModel(
-        "DARTS_V2", "imagenet", _IMAGENET, published="4.7M params, 574M mult-adds (Table 3)"
-    ),
-    "nasnet_a_darts_space_cifar10": PublishedModel(
-        "NASNet", "cifar", _CIFAR, published="3.1M params at an unstated width (DARTS Table 1)"
-    ),
-    "amoebanet_a_darts_space_cifar10": PublishedModel(
-        "AmoebaNet", "cifar", _CIFAR, published="3.1M params (DARTS Table 1)"
-    ),
-    "enas_darts_space_cifar10": PublishedModel("ENAS", "cifar", _CIFAR),
-    "enas_nsganet_darts_space_cifar10": PublishedModel("ENAS_NSGANet", "cifar", _CIFAR),
-    "pnasnet5_darts_space_cifar10": PublishedModel("PNASNet", "cifar", _CIFAR),
-    "tenas_cifar10": PublishedModel(
-        "TENAS_cifar10", "cifar", _CIFAR, published="none for this cell (Table 2: 3.8M, 4 cells)"
-    ),
-}
+
+def ops(entries: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """A cell's (op, input) pairs as the tuple ``Genotype`` holds."""
+    return tuple(entries)
+
+
+def _add(table: dict, kind: str, name: str, value: Any) -> None:
+    if name in table and table[name] != value:  # re-importing the same module is harmless
+        raise NasReproError(f"published {kind} {name!r} is registered twice, differently")
+    table[name] = value
+
+
+def register(cells: dict[str, PublishedCell], models: dict[str, PublishedModel]) -> dict[str, Any]:
+    """Add a paper's cells and models to the registry; returns the timm ``default_cfgs`` of
+    its models (assign it to the module's ``default_cfgs`` before the entry points)."""
+    from timm.models import generate_default_cfgs
+
+    for name, cell in cells.items():
+        _add(CELLS, "cell", name, cell)
+        GENOTYPES[name] = cell.genotype
+    for name, spec in models.items():
+        if spec.cell not in CELLS:
+            raise choices_error("published DARTS-space cell", spec.cell, tuple(CELLS))
+        if spec.network not in ("cifar", "imagenet"):
+            raise choices_error("network", spec.network, ("cifar", "imagenet"))
+        _add(MODELS, "model", name, spec)
+    return generate_default_cfgs({name: timm_cfg(name) for name in models})
 
 
 def provenance(name: str) -> dict[str, str]:
@@ -429,6 +174,16 @@ def build_model(name: str, **overrides: Any) -> NetworkCIFAR | NetworkImageNet:
     model.default_cfg = cfg  # timm's older name for the same dict
     model.provenance = provenance(name)
     return model
+
+
+def create(name: str, pretrained: bool, kwargs: dict[str, Any]) -> NetworkCIFAR | NetworkImageNet:
+    """The body of a timm entry point: no weights are released here, and timm's own
+    arguments are dropped before the network's constructor sees the rest."""
+    if pretrained:
+        raise NasReproError(f"no pretrained weights are registered for {name}; train it first")
+    for key in _TIMM_ARGS:
+        kwargs.pop(key, None)
+    return build_model(name, **kwargs)
 
 
 def _spec(name: str) -> PublishedModel:

@@ -6,7 +6,13 @@ import shutil
 import pandas as pd
 import pytest
 
-from common.benchmarks.nb201 import Nb201Benchmark, arch_code
+from common.benchmarks.nb201 import (
+    COMPACT_TABLE_SHA256,
+    EMBEDDED_TABLE,
+    Nb201Benchmark,
+    arch_code,
+    sha256_of,
+)
 from common.errors import NasReproError
 from common.spaces.nb201.arch import Nb201Arch, all_archs
 
@@ -57,6 +63,24 @@ def test_unknown_column_lists_choices(nb201_bench):
 def test_missing_file_says_where_to_get_it(tmp_path):
     with pytest.raises(NasReproError, match="not found at .*nb201_convert.py"):
         Nb201Benchmark.from_csv(tmp_path / "nb201.csv.gz")
+
+
+def test_embedded_table_is_the_compact_table(nb201_table):
+    # the copy shipped in the package is byte for byte the shared compact table
+    assert sha256_of(EMBEDDED_TABLE) == COMPACT_TABLE_SHA256 == sha256_of(nb201_table)
+    assert (EMBEDDED_TABLE.parent / "README.md").read_text().count("MIT") >= 2  # licence note
+
+
+def test_missing_file_falls_back_to_the_embedded_table_only_when_asked(tmp_path, caplog):
+    missing = tmp_path / "nb201.csv.gz"
+    with caplog.at_level("INFO", logger="common.benchmarks.nb201"):
+        bench = Nb201Benchmark.from_csv(missing, fallback_to_embedded=True)
+    assert bench.source == str(EMBEDDED_TABLE) and "embedded copy" in caplog.text
+    skip = Nb201Arch(("skip_connect",) * 6)
+    assert bench.value(skip, "cifar10_test") == pytest.approx(54.30, abs=5e-3)
+    # a table the user converted (own checksum) is never silently replaced
+    with pytest.raises(NasReproError, match="not found at"):
+        Nb201Benchmark.from_csv(missing, sha256=None, fallback_to_embedded=True)
 
 
 def test_checksum_mismatch_is_refused(tmp_path, nb201_table):
