@@ -13,5 +13,6 @@ from reproductions.darts import models as _darts  # noqa: F401
 from reproductions.enas import models as _enas  # noqa: F401
 from reproductions.nasnet import models as _nasnet  # noqa: F401
 from reproductions.pnas import models as _pnas  # noqa: F401
+from reproductions.te_nas import models as _te_nas  # noqa: F401
 
 NASREPRO_PACKAGE = True  # tests check this marker: a PyPI package named `reproductions` lacks it

@@ -10,9 +10,6 @@ in ``model.pretrained_cfg`` / ``timm.models.get_pretrained_cfg(name)``.
 Genotype data come from the project notes (shared/research/architectures.md), which record
 the source file and commit of each; the provenance below repeats them. The machinery
 (``register``, ``create``, the networks) is ``common.spaces.darts.registry``.
-
-TE-NAS's released cell is registered here until ``reproductions/te_nas/models.py`` takes it
-(the te_nas folder is outside this change); its provenance names TE-NAS, not DARTS.
 """
 
 from __future__ import annotations
@@ -96,40 +93,6 @@ CELLS: dict[str, PublishedCell] = {
             notes=_V1_V2_NOTE,
         ),
     ),
-    "TENAS_cifar10": PublishedCell(
-        Genotype(
-            normal=ops(
-                [("dil_conv_3x3", 0), ("sep_conv_5x5", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 2)]
-                + [("skip_connect", 0), ("dil_conv_5x5", 1), ("sep_conv_3x3", 1)]
-                + [("sep_conv_5x5", 3)]
-            ),
-            normal_concat=(2, 3, 4, 5),
-            reduce=ops(
-                [("sep_conv_5x5", 0), ("sep_conv_5x5", 1), ("sep_conv_5x5", 1), ("sep_conv_5x5", 2)]
-                + [("sep_conv_3x3", 1), ("sep_conv_3x3", 3), ("sep_conv_5x5", 2)]
-                + [("sep_conv_3x3", 4)]
-            ),
-            reduce_concat=(2, 3, 4, 5),
-        ).validate(),
-        Provenance(
-            paper=(
-                "Chen, Gong & Wang. Neural Architecture Search on ImageNet in Four GPU Hours: A"
-                " Theoretically Inspired Perspective. ICLR 2021"
-            ),
-            paper_id="arXiv:2102.11535",
-            origin=(
-                "github.com/chenwydj/DARTS_evaluation genotypes.py @ 4c317ce (TENAS_cifar10; the"
-                " evaluation code the VITA-Group/TENAS README points to)"
-            ),
-            origin_url="https://github.com/chenwydj/DARTS_evaluation",
-            table="TE-NAS Table 2 reports 2.63 +- 0.064 %, 3.8M for its four searches",
-            notes=(
-                "The repository does not say which search produced this cell or whether it is"
-                " a Table 2 model; at 36 channels and 20 cells it has 4.14M parameters, not"
-                " 3.8M. The same file's TEGNAS_ProbNAS genotype is identical to it."
-            ),
-        ),
-    ),
 }
 
 MODELS: dict[str, PublishedModel] = {
@@ -139,12 +102,6 @@ MODELS: dict[str, PublishedModel] = {
     ),
     "darts_v2_imagenet": PublishedModel(
         "DARTS_V2", "imagenet", IMAGENET_NETWORK, published="4.7M params, 574M mult-adds (Table 3)"
-    ),
-    "tenas_cifar10": PublishedModel(
-        "TENAS_cifar10",
-        "cifar",
-        CIFAR_NETWORK,
-        published="none for this cell (Table 2: 3.8M, 4 cells)",
     ),
 }
 
@@ -170,9 +127,3 @@ def darts_v2_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
 def darts_v2_imagenet(pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """DARTS_V2 cell, ImageNet mobile-setting network (Table 3)."""
     return create("darts_v2_imagenet", pretrained, kwargs)
-
-
-@register_model
-def tenas_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
-    """TE-NAS's released CIFAR-10 cell (DARTS_evaluation), DARTS CIFAR-10 network."""
-    return create("tenas_cifar10", pretrained, kwargs)

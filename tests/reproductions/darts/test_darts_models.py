@@ -17,7 +17,7 @@ from common.errors import NasReproError
 from common.spaces.darts.model import NetworkCIFAR, NetworkImageNet, count_macs, count_params_m
 from reproductions.darts.models import GENOTYPES, MODELS, PROVENANCE
 
-NAMES = ["darts_v1_cifar10", "darts_v2_cifar10", "darts_v2_imagenet", "tenas_cifar10"]
+NAMES = ["darts_v1_cifar10", "darts_v2_cifar10", "darts_v2_imagenet"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -46,7 +46,7 @@ def test_darts_registers_its_models(models: dict[str, nn.Module]) -> None:
 
 
 def test_darts_genotypes_are_in_the_space() -> None:
-    for name in ("DARTS_V1", "DARTS_V2", "TENAS_cifar10"):
+    for name in ("DARTS_V1", "DARTS_V2"):
         assert GENOTYPES[name].validate().steps == (4, 4)
 
 
@@ -93,11 +93,3 @@ def test_darts_v1_cifar10_params(models: dict[str, nn.Module]) -> None:
     # No source states the size of the DARTS_V1 cell (Table 1's 3.3M for first-order DARTS
     # refers to a cell the paper does not identify with DARTS_V1); exact value as measured.
     assert count_params_m(models["darts_v1_cifar10"]) == pytest.approx(3.169414, abs=1e-6)
-
-
-def test_tenas_released_cell_params(models: dict[str, nn.Module]) -> None:
-    # TE-NAS Table 2 gives 3.8M for its four searches; the cell its evaluation repository
-    # releases is larger. Exact value as measured; the searches here found 2.72-3.84M
-    # (reproductions/te_nas/README.md), the spread a single published size does not show.
-    assert count_params_m(models["tenas_cifar10"]) == pytest.approx(4.137526, abs=1e-6)
-    assert "4.14M" in PROVENANCE["tenas_cifar10"]["notes"]

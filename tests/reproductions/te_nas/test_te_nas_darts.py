@@ -177,6 +177,7 @@ def test_the_found_cell_size_is_counted_in_the_paper_network():
             config_name="config", overrides=["experiment=te-nas_darts-space_cifar10-jpeg_search"]
         )
     # DARTS-V2 in the same network: 3.35 M (DARTS Table 1 gives 3.3 M)
+    import reproductions  # noqa: F401  (registers the published cells)
     from common.spaces.darts.registry import GENOTYPES
 
     assert darts_task.cifar_params_m(
