@@ -71,3 +71,23 @@ def test_brief_training_scores_what_the_protocol_trains_and_retrain_reports_test
     assert 0.0 <= acc <= 100.0 and acc + err == pytest.approx(100.0)
     assert result.protocol["genotype"] == str(DARTS_V2)
     assert result.cost["params_m"] > 0 and result.data_variant == "sklearn-digits"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "darts_darts-space_cifar10_retrain",
+        "darts-2nd_darts-space_cifar10_retrain",
+        "te-nas_darts-space_cifar10_retrain",
+    ],
+)
+def test_darts_space_retrain_experiments_name_the_shared_protocol(name):
+    from hydra import compose, initialize_config_dir
+
+    from common.cli import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"experiment={name}"])
+    assert cfg.task == "common.protocols.darts_eval.retrain"
+    assert (cfg.retrain.epochs, cfg.retrain.network.C, cfg.retrain.network.layers) == (600, 36, 20)
+    assert (cfg.retrain.data.batch_size, cfg.retrain.data.cutout) == (96, 16)
