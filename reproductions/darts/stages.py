@@ -1,11 +1,11 @@
-"""The DARTS stages as run-record producing tasks: ``search`` (supernet -> genotype file),
-``select`` (train candidate genotypes briefly, keep the best by validation), ``retrain``
-(train one genotype file from scratch, report its test accuracy), and
-``search_and_retrain`` (the three in one run, for reduced-scale experiments).
+"""The DARTS stages as run-record producing tasks (Liu et al., ICLR 2019, Sect. 2-3):
+``search`` (supernet -> genotype file), ``search_and_retrain`` (several searches, selection by
+brief training, retrain of the pick, for reduced-scale experiments). Retraining a genotype
+file is the shared DARTS-space protocol, ``common.protocols.darts_eval.retrain``.
 
 Hand-offs between stages are files: ``genotype.json`` (DARTS space) or ``arch.json``
-(NB-201 space) written by ``search``, read by ``select``/``retrain``. The search stage's only
-final metric is the NB-201 table's accuracy of the found cell (NB-201 space); a supernet's
+(NB-201 space) written by ``search``, read by the selection and the retrain. The search stage's
+only final metric is the NB-201 table's accuracy of the found cell (NB-201 space); a supernet's
 accuracy is logged as a diagnostic and never recorded as a result.
 """
 
@@ -23,12 +23,12 @@ from lightning.pytorch.utilities.combined_loader import CombinedLoader
 from omegaconf import DictConfig, OmegaConf
 
 from common.errors import NasReproError
+from common.protocols import darts_eval
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.darts.genotype import Genotype
-from common.spaces.darts.model import NetworkCIFAR, count_params_m
 from common.spaces.nb201.arch import Nb201Arch
-from reproductions.darts.eval_module import DartsEvalModule
+from common.training.fit import fit
 from reproductions.darts.search_module import DartsSearchModule
 
 PARAMETER_FREE = {"none", "skip_connect", "max_pool_3x3", "avg_pool_3x3"}
@@ -95,17 +95,6 @@ class ArchitectureLog(L.Callback):
         )
 
 
-def _trainer(cfg: DictConfig, logger: RunLogger, epochs: int, **extra) -> L.Trainer:
-    return L.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
-        max_epochs=epochs,
-        logger=logger.lightning_loggers(),
-        enable_checkpointing=False,
-        default_root_dir=str(logger.run_dir),
-        **extra,
-    )
-
-
 def save_arch(arch: Genotype | Nb201Arch, path: Path) -> Path:
     if isinstance(arch, Nb201Arch):
         path.write_text(json.dumps({"space": "nb201", "arch": str(arch)}, indent=1) + "\n")
@@ -134,8 +123,7 @@ def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype | Nb201Arch
     log_cb = ArchitectureLog(logger)
     # `search.run_epochs` stops a run early (timing a few epochs of the full schedule)
     run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
-    trainer = _trainer(cfg, logger, run_epochs, callbacks=[log_cb])
-    trainer.fit(module, datamodule=PairedSearchData(data))
+    fit(module, PairedSearchData(data), cfg.trainer, run_epochs, logger, callbacks=[log_cb])
     arch = net.genotype()
     name = "arch.json" if isinstance(arch, Nb201Arch) else "genotype.json"
     path = save_arch(arch, Path(logger.run_dir) / name)
@@ -187,71 +175,21 @@ def _search_protocol(cfg: DictConfig) -> dict:
     }
 
 
-def train_genotype(
-    cfg: DictConfig, logger: RunLogger, genotype: Genotype, epochs: int, seed: int, test: bool
-) -> dict:
-    L.seed_everything(seed, workers=True, verbose=False)
-    data = instantiate(cfg.retrain.data)
-    net = NetworkCIFAR(
-        genotype=genotype,
-        num_classes=data.num_classes,
-        in_channels=data.in_channels,
-        **cfg.retrain.network,
-    )
-    module = DartsEvalModule(net, max_epochs=epochs, **cfg.retrain.optim)
-    trainer = _trainer(cfg, logger, epochs, gradient_clip_val=cfg.retrain.grad_clip)
-    trainer.fit(module, datamodule=data)
-    out = {"params_m": count_params_m(net), "data_variant": data.data_variant}
-    val = trainer.callback_metrics.get("val/acc")
-    out["val_acc"] = float(val) if val is not None else math.nan
-    if test:
-        trainer.test(module, datamodule=data, verbose=False)
-        out["test_acc"] = float(trainer.callback_metrics["test/acc"])
-    return out
-
-
-def retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    """Retrain the genotype file ``cfg.genotype`` on ``retrain.num_seeds`` seeds; report test
-    accuracy and error (the DARTS Table 1 metric), mean over seeds on the leaderboard."""
-    genotype = load_arch(cfg.genotype)
-    if isinstance(genotype, Nb201Arch):
-        raise NasReproError(f"{cfg.genotype} is an NB-201 cell: its accuracy is a table lookup")
-    runs = [
-        train_genotype(cfg, logger, genotype, cfg.retrain.epochs, s, test=True)
-        for s in range(cfg.seed, cfg.seed + cfg.retrain.num_seeds)
-    ]
-    return RunResult(
-        metrics={
-            "test_acc": [r["test_acc"] for r in runs],
-            "test_error": [100.0 - r["test_acc"] for r in runs],
-        },
-        data_variant=runs[0]["data_variant"],
-        protocol={
-            "genotype": str(genotype),
-            "genotype_file": str(cfg.genotype),
-            "retrain_seeds": cfg.retrain.num_seeds,
-            "retrain_epochs": cfg.retrain.epochs,
-            "final_metric": "test accuracy after the full schedule (last epoch, no test-set selection)",
-        },
-        diagnostics={"val_acc": [r["val_acc"] for r in runs]},
-        cost={"params_m": runs[0]["params_m"]},
-    )
-
-
 def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
     """Reduced-scale end to end: ``num_searches`` searches -> pick by brief training and
     validation accuracy (DARTS Sect. 3.3) -> retrain the pick -> test."""
+    evaluator = darts_eval.brief_training(cfg, logger, cfg.selection.epochs, cfg.seed)
     candidates = []
     for i in range(cfg.selection.num_searches):
         L.seed_everything(cfg.seed * 100 + i, verbose=False)
         arch, path, info = run_search(cfg, logger)
         path = path.rename(path.with_name(f"genotype_search{i}.json"))
-        brief = train_genotype(cfg, logger, arch, cfg.selection.epochs, cfg.seed, test=False)
-        candidates.append({"genotype": str(arch), "file": str(path), "val_acc": brief["val_acc"]})
-        logger.log({"selection/val_acc": brief["val_acc"]}, step=i)
+        brief = evaluator.evaluate(arch)
+        candidates.append({"genotype": str(arch), "file": str(path), "val_acc": brief.score})
+        logger.log({"selection/val_acc": brief.score}, step=i)
     best = max(candidates, key=lambda c: c["val_acc"])
     selected = save_arch(load_arch(best["file"]), Path(logger.run_dir) / "genotype.json")
-    result = retrain(OmegaConf.merge(cfg, {"genotype": str(selected)}), logger)
+    result = darts_eval.retrain(OmegaConf.merge(cfg, {"genotype": str(selected)}), logger)
     result.protocol.update(
         {
             **_search_protocol(cfg),
@@ -259,6 +197,9 @@ def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
             "selection": f"train each found genotype {cfg.selection.epochs} epochs, keep the best validation accuracy",
             "candidates": candidates,
         }
+    )
+    result.cost.update(
+        {"selection_trainings": evaluator.num_trained, "selection_wall_s": evaluator.spent_s}
     )
     result.data_variant = info["data_variant"]
     return result

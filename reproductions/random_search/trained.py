@@ -17,49 +17,70 @@ from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from common.evaluators.brief_training import BriefTrainingEvaluator
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.nb201.arch import Nb201Arch
 from common.spaces.nb201.model import Nb201Network
 from common.training.classifier import ClassifierModule
+from common.training.fit import fit
 
 
-def train_and_evaluate(
-    cfg: DictConfig, logger: RunLogger, arch: Nb201Arch, epochs: int, seed: int, test: bool
-) -> dict[str, float]:
-    """Train ``arch`` from scratch; return its final validation (and test) accuracy."""
+def make_module(cfg: DictConfig, arch: Nb201Arch, data: L.LightningDataModule, epochs: int):
+    """The NB-201 network of ``arch`` for ``data`` in the NB-201 training module."""
+    net = Nb201Network(arch, data.num_classes, data.in_channels, **cfg.model)
+    return ClassifierModule(net, max_epochs=epochs, **cfg.optim)
+
+
+def candidate_evaluator(cfg: DictConfig, logger: RunLogger) -> BriefTrainingEvaluator:
+    """Brief training of the candidates: the i-th sample trains ``search.epochs`` epochs with
+    seed ``1000 * seed + i``; a cell sampled twice is trained once."""
+    return BriefTrainingEvaluator(
+        make_data=lambda: instantiate(cfg.data),
+        make_module=lambda arch, data: make_module(cfg, arch, data, cfg.search.epochs),
+        trainer=cfg.trainer,
+        epochs=cfg.search.epochs,
+        seed=cfg.seed * 1000,
+        seed_step=1,
+        logger=logger,
+    )
+
+
+def train_and_test(cfg: DictConfig, logger: RunLogger, arch: Nb201Arch, seed: int) -> dict:
+    """Retrain ``arch`` from scratch for ``retrain.epochs``; its validation and test accuracy."""
     L.seed_everything(seed, workers=True, verbose=False)
     data = instantiate(cfg.data)
-    net = Nb201Network(arch, data.num_classes, data.in_channels, **cfg.model)
-    module = ClassifierModule(net, max_epochs=epochs, **cfg.optim)
-    trainer = L.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
-        max_epochs=epochs,
-        logger=logger.lightning_loggers(),
-        enable_checkpointing=False,
-        default_root_dir=str(logger.run_dir),
-    )
-    trainer.fit(module, datamodule=data)
-    out = {"val_acc": float(trainer.callback_metrics["val/acc"])}
-    if test:
-        trainer.test(module, datamodule=data, verbose=False)
-        out["test_acc"] = float(trainer.callback_metrics["test/acc"])
-    out["params_m"] = sum(p.numel() for p in net.parameters()) / 1e6
-    out["data_variant"] = data.data_variant
-    return out
+    module = make_module(cfg, arch, data, cfg.retrain.epochs)
+    metrics = fit(module, data, cfg.trainer, cfg.retrain.epochs, logger, test=True)
+    return {
+        "val_acc": metrics["val/acc"],
+        "test_acc": metrics["test/acc"],
+        "params_m": sum(p.numel() for p in module.net.parameters()) / 1e6,
+        "data_variant": data.data_variant,
+    }
 
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     rng = random.Random(cfg.seed)
     search = cfg.search
+    evaluator = candidate_evaluator(cfg, logger)
     candidates = []
     for i in range(search.num_candidates):
         arch = Nb201Arch.sample(rng)
-        res = train_and_evaluate(cfg, logger, arch, search.epochs, cfg.seed * 1000 + i, test=False)
-        candidates.append({"arch": str(arch), **res})
-        logger.log({"search/candidate_val_acc": res["val_acc"]}, step=i)
+        res = evaluator.evaluate(arch)
+        candidates.append(
+            {
+                "arch": str(arch),
+                "val_acc": res.score,
+                "params_m": res.info["params_m"],
+                "data_variant": res.info["data_variant"],
+                "train_s": res.cost_s,
+                "cached": res.info["cached"],
+            }
+        )
+        logger.log({"search/candidate_val_acc": res.score}, step=i)
 
     # Select on the validation split only; hand the choice over as a file.
     best = max(candidates, key=lambda c: c["val_acc"])
@@ -68,7 +89,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
 
     chosen = Nb201Arch.parse(json.loads(artefact.read_text())["arch"])
     finals = [
-        train_and_evaluate(cfg, logger, chosen, cfg.retrain.epochs, seed, test=True)
+        train_and_test(cfg, logger, chosen, seed)
         for seed in range(cfg.seed, cfg.seed + cfg.retrain.num_seeds)
     ]
     return RunResult(
@@ -87,8 +108,9 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={"candidates": candidates, "retrain_val_acc": [f["val_acc"] for f in finals]},
         cost={
-            "trained_epochs": search.num_candidates * search.epochs
+            "trained_epochs": evaluator.num_trained * search.epochs
             + cfg.retrain.num_seeds * cfg.retrain.epochs,
+            "candidate_training_s": evaluator.spent_s,
             "params_m_selected": finals[0]["params_m"],
         },
     )

@@ -1,6 +1,7 @@
 """Smoke tier for DARTS: the reduced-scale family runs search -> select -> retrain -> test
 through the CLI; the NB-201 search looks its cell up in the table and logs the architecture
-weights every epoch; the retrain stage reads a genotype file and rejects a malformed one."""
+weights every epoch; the retrain stage (the shared DARTS-space protocol) reads a genotype file
+and rejects a malformed one."""
 
 import json
 import os
@@ -52,6 +53,8 @@ def test_reduced_darts_end_to_end(tmp_path):
     assert selected["str"] == best["genotype"] == rec["protocol"]["genotype"]
     assert set(rec["metrics"]) == {"test_acc", "test_error"}
     assert abs(rec["metrics"]["test_acc"][0] + rec["metrics"]["test_error"][0] - 100) < 1e-9
+    # the brief-training evaluator trains each distinct genotype once
+    assert rec["cost"]["selection_trainings"] == len({c["genotype"] for c in cands})
     lines = (run_dir / "alphas.jsonl").read_text().splitlines()
     assert len(lines) == 2  # one epoch logged per search
     entry = json.loads(lines[0])
@@ -93,6 +96,7 @@ def test_retrain_reads_a_genotype_file_and_rejects_a_bad_one(tmp_path):
         "+trainer.limit_train_batches=2",
     )
     _, rec = record_of(tmp_path)
+    assert rec["config"]["task"] == "common.protocols.darts_eval.retrain"
     assert rec["protocol"]["genotype"] == str(GENOTYPES["DARTS_V2"])
     bad = tmp_path / "bad.json"
     bad.write_text(good.read_text().replace("sep_conv_3x3", "sep_conv_9x9", 1))

@@ -1,7 +1,10 @@
-"""Training a DARTS genotype from scratch to evaluate it (Liu et al., ICLR 2019, Sect. 3.2,
-App. A.2.1; authors' code cnn/train.py): SGD (momentum 0.9, weight decay 3e-4), cosine from
-0.025 to 0 stepped once per epoch, auxiliary loss weighted 0.4, drop-path probability raised
-linearly from 0 to 0.2 over training, gradient norm clipped at 5 (the Trainer does that).
+"""Training a DARTS-space network from scratch to evaluate it (Liu et al., ICLR 2019, Sect.
+3.2, App. A.2.1; authors' code cnn/train.py): SGD (momentum 0.9, weight decay 3e-4), cosine
+from 0.025 to 0 stepped once per epoch, auxiliary loss weighted 0.4, drop-path probability
+raised linearly from 0 to 0.2 over training, gradient norm clipped at 5 (the Trainer does that).
+
+Shared: every paper that evaluates its cells in the DARTS space (DARTS, TE-NAS, ENAS,
+PC-DARTS) trains them with this schedule; see ``common/protocols/darts_eval.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Evaluation protocols that several papers share, named as tasks in experiment configs."""
