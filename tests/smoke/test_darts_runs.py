@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.spaces.darts.registry import GENOTYPES
+from reproductions.darts.models import GENOTYPES
 
 REPO = Path(__file__).resolve().parents[2]
 

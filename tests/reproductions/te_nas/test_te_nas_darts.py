@@ -12,11 +12,11 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from common.cli import CONF_DIR
+from common.protocols.darts_eval import load_genotype
 from common.results.logging import RunLogger
 from common.spaces.darts.genotype import Genotype
 from common.spaces.darts.ops import FactorizedReduce
 from common.supernets.darts import genotype_mask as common_genotype_mask
-from reproductions.darts.stages import load_arch
 from reproductions.te_nas import darts_search, darts_task, search
 from reproductions.te_nas.darts_supernet import (
     EDGES,
@@ -154,7 +154,7 @@ def test_pruning_follows_the_indicators_and_writes_the_retrain_artefact(
     expected = Genotype(
         normal=cell, normal_concat=[2, 3, 4, 5], reduce=cell, reduce_concat=[2, 3, 4, 5]
     )
-    genotype = load_arch(tmp_path / "genotype.json")
+    genotype = load_genotype(tmp_path / "genotype.json")
     assert genotype == expected
     assert result.diagnostics["found_genotypes"] == [str(expected)]
     assert result.metrics["params_m"] == [
