@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from common.errors import NasReproError
 from common.protocols import darts_eval
 from common.results.logging import RunLogger
-from common.spaces.darts.registry import GENOTYPES
+from reproductions.darts.models import GENOTYPES  # the published cells (registers them too)
 
 pytest.importorskip("sklearn")
 DARTS_V2 = GENOTYPES["DARTS_V2"]
