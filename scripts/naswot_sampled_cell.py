@@ -24,9 +24,9 @@ import numpy as np
 
 from common.benchmarks.nb201 import Nb201Benchmark
 from common.errors import NasReproError
+from common.protocols.repeated import run_seed
 from common.results.leaderboard import REPO_ROOT, experiment_group
 from common.scores.batches import load_image_pool
-from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
 from reproductions.naswot.search import NaswotSettings, cells, draw_run, replay_cell_score
 
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     hits = []
     for seed in range(args.seeds):
         for run in range(args.runs_per_seed):
-            _, codes = draw_run(pool, settings, seed * RUN_SEED_STRIDE + run)
+            _, codes = draw_run(pool, settings, run_seed(seed, run))
             if code in codes:
                 hits.append((seed, run))
     runs = args.seeds * args.runs_per_seed
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.score:
         print("seed, run, the cell's score on the run's batch (CPU, NHWC):")
         for seed, run in hits:
-            score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE + run, code)
+            score = replay_cell_score(pool, settings, run_seed(seed, run), code)
             print(f"{seed}, {run}, {score:.4f}", flush=True)
     if args.what_if:
         what_if(group, args.what_if, cell, q, bench)

@@ -11,9 +11,9 @@ from hydra import compose, initialize_config_dir
 
 from common.benchmarks.nb201 import Nb201Benchmark
 from common.cli import CONF_DIR
+from common.protocols.repeated import run_seed
 from common.results.logging import RunLogger
 from common.scores.batches import ImagePool, load_image_pool
-from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import Nb201Arch, all_archs
 from reproductions.naswot import task
 from reproductions.naswot.search import (
@@ -60,7 +60,7 @@ def test_draw_run_lists_the_cells_the_n1000_records_sampled(shared_file):
     for path in records:
         rec = json.loads(path.read_text())
         found = cells().index(Nb201Arch.parse(rec["diagnostics"]["most_found_arch"]))
-        _, codes = draw_run(pool, settings, run_seed=rec["seed"] * RUN_SEED_STRIDE)
+        _, codes = draw_run(pool, settings, run_seed=run_seed(rec["seed"], 0))
         assert found in codes, path.name
 
 
@@ -93,7 +93,7 @@ def test_replay_matches_a_committed_n1000_record(shared_file):
         rec = json.loads(path.read_text())
         assert (rec["diagnostics"]["most_found_arch"] == ALL_1X1) == chosen
         top = rec["diagnostics"]["top_score"]["mean"]
-        score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE, code)
+        score = replay_cell_score(pool, settings, run_seed(seed, 0), code)
         if chosen:
             assert score == pytest.approx(top, rel=1e-6)
         else:

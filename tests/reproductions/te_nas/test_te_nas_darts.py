@@ -192,7 +192,7 @@ def test_pruning_follows_the_indicators_and_writes_the_retrain_artefact(
     )
     genotype = load_arch(tmp_path / "genotype.json")
     assert genotype == expected
-    assert result.diagnostics["found_genotypes"] == [str(expected)]
+    assert result.diagnostics["found_archs"] == [str(expected)]
     assert result.metrics["params_m"] == [
         darts_task.cifar_params_m(expected, cfg.evaluation_network)
     ]

@@ -1,0 +1,1 @@
+"""Protocols: how an experiment turns searches into reported numbers (repeats, budgets, lookups)."""
