@@ -23,13 +23,14 @@ import sys
 import numpy as np
 
 from common.benchmarks.nb201 import Nb201Benchmark
+from common.data.pool import experiment_pool
 from common.errors import NasReproError
 from common.protocols.repeated import run_seed
 from common.results.leaderboard import REPO_ROOT, experiment_group
-from common.scores.batches import load_image_pool
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
 from reproductions.naswot.search import NaswotSettings, cells, draw_run, replay_cell_score
 
+NASWOT_EXPERIMENT = "naswot_nb201_cifar10-jpeg_n10"  # its data module is every NASWOT row's
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
 
@@ -62,7 +63,9 @@ def what_if(group: dict, name: str, cell: Nb201Arch, q: float, bench: Nb201Bench
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="the CIFAR-10 image pool (.npz) the runs use")
+    ap.add_argument(
+        "--data", required=True, help="folder of the runs' images (data_root), or their .npz"
+    )
     ap.add_argument("--cell", default=ALL_1X1, help="NB-201 arch string (default: all 1x1)")
     ap.add_argument("--samples", type=int, default=1000, help="N, cells sampled per run")
     ap.add_argument("--runs-per-seed", type=int, default=1, help="searches per seed (1 or 20)")
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         bench = Nb201Benchmark.from_csv(args.benchmark)
     cell = Nb201Arch.parse(args.cell)
     code = cells().index(cell)
-    pool = load_image_pool(args.data)
+    pool = experiment_pool(NASWOT_EXPERIMENT, args.data)
     settings = NaswotSettings(num_samples=args.samples)
     hits = []
     for seed in range(args.seeds):

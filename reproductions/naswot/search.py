@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from common.data.pool import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
 from common.evaluators.training_free import TrainingFreeEvaluator
-from common.scores.batches import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
 from common.scores.naswot import naswot_score
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch, all_archs
 from common.spaces.nb201.model import Nb201Network

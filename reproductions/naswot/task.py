@@ -13,17 +13,18 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from scipy import stats
 
+from common.data.pool import training_pool
 from common.protocols.nb201_query import FINAL_METRIC_SOURCE, table_metrics
 from common.protocols.repeated import Found, repeated_search
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.scores.batches import load_image_pool, resolve_device
+from common.scores.device import resolve_device
 from reproductions.naswot.search import NaswotSettings, cells, naswot_run
 
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     bench = instantiate(cfg.benchmark)
-    pool = load_image_pool(cfg.images.path)
+    pool = training_pool(cfg.data)
     device = resolve_device(cfg.device)
     settings = NaswotSettings(**OmegaConf.to_container(cfg.search.settings, resolve=True))
     signal = cfg.search.correlation_column

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from common.data.pool import training_pool
 from common.protocols.repeated import Found, repeated_search
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.scores.batches import load_image_pool, resolve_device
+from common.scores.device import resolve_device
 from common.spaces.darts.model import NetworkCIFAR, count_params_m
 from reproductions.te_nas.darts_search import TeNasDartsSettings, te_nas_darts_search
 
@@ -36,7 +37,7 @@ def cifar_params_m(genotype, network: DictConfig) -> float:
 
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    pool = load_image_pool(cfg.images.path)
+    pool = training_pool(cfg.data)
     device = resolve_device(cfg.device)
     settings = TeNasDartsSettings(**OmegaConf.to_container(cfg.search.settings, resolve=True))
     run_dir = Path(logger.run_dir)

@@ -14,17 +14,18 @@ import json
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from common.data.pool import training_pool
 from common.protocols.nb201_query import FINAL_METRIC_SOURCE, table_metrics
 from common.protocols.repeated import Found, repeated_search
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.scores.batches import load_image_pool, resolve_device
+from common.scores.device import resolve_device
 from reproductions.te_nas.search import TeNasSettings, te_nas_search
 
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     bench = instantiate(cfg.benchmark)
-    pool = load_image_pool(cfg.images.path)
+    pool = training_pool(cfg.data)
     device = resolve_device(cfg.device)
     settings = TeNasSettings(**OmegaConf.to_container(cfg.search.settings, resolve=True))
 

@@ -160,7 +160,7 @@ def fake_kappa(net, x, *a, **k):
 
 
 def run_stage(tmp_path: Path, monkeypatch, overrides=()):
-    monkeypatch.setattr(darts_task, "load_image_pool", lambda path: random_image_pool())
+    monkeypatch.setattr(darts_task, "training_pool", lambda data: random_image_pool())
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
             config_name="config",
