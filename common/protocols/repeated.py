@@ -16,7 +16,13 @@ any run count we use, so the runs of seed ``s`` never reuse a seed of the runs o
 seed (as ``s * 100 + i`` would past 100 runs). Every committed repeated-search record (RS,
 REA, REINFORCE, NASWOT, TE-NAS on NB-201 and on the DARTS space) was made with it, which is
 why it stays. A run's data (split, shuffling) follows the experiment's ``seed`` through
-``data.seed`` (``conf/data``), not the run seed.
+``data.seed: ${seed}`` (``conf/data``), not the run seed, unless an experiment pins
+``data.seed`` (with a comment saying why).
+
+Two older loops seed their inner runs otherwise: ``reproductions/darts/stages.py`` (the
+searches before selection, ``seed * 100 + i``) and ``reproductions/random_search/trained.py``
+(its candidates, ``seed * 1000 + i``). Their committed records are all ``seed=0``, where both
+equal ``run_seed(0, i)``, so they can move to ``run_seed`` without changing a record.
 """
 
 from __future__ import annotations
