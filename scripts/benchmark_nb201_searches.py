@@ -12,7 +12,7 @@ import random
 import time
 
 from common.benchmarks.nb201 import Nb201Benchmark
-from common.search.nb201_protocol import Nb201Protocol, run_protocol
+from common.protocols.nb201_query import Nb201Protocol, run_protocol
 from common.spaces.nb201.arch import Nb201Arch
 from reproductions.random_search.search import random_search
 from reproductions.regularized_evolution.search import regularized_evolution
@@ -46,7 +46,7 @@ def main() -> None:
         start = time.perf_counter()
         out = run_protocol(fn, bench, Nb201Protocol(num_runs=args.runs), seed=0)
         wall = time.perf_counter() - start
-        queries = sum(out["num_queries"])
+        queries = sum(out.diagnostics["num_queries"])
         per_query = wall / queries
         print(f"{name:10s} {wall:8.2f} {queries:9d} {queries / wall:10.0f} {per_query / ref:9.1f}")
     print(

@@ -6,7 +6,7 @@ backward of the loss; printed beside it). Then the wall-clock each reproduction 
 projected from these unit costs, beside the wall-clock of the canonical records in
 ``results/``. Run:
 
-    python scripts/benchmark_scores.py --data /path/to/cifar10_yoongikim_jpegq75_small.npz
+    python scripts/benchmark_scores.py --data /path/to/data  # the folder of the JPEG copy
 """
 
 import argparse
@@ -18,15 +18,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common.results.record import load_records
-from common.scores.batches import (
+from common.data.pool import (
     CIFAR10_MEAN_XAUTODL,
     CIFAR10_MEAN_ZC,
     CIFAR10_STD_XAUTODL,
     CIFAR10_STD_ZC,
-    load_image_pool,
-    resolve_device,
+    experiment_pool,
 )
+from common.results.record import load_records
+from common.scores.device import resolve_device
 from common.scores.linear_regions import num_linear_regions
 from common.scores.naswot import naswot_score
 from common.scores.ntk import ntk_condition_number
@@ -66,13 +66,17 @@ def forward_backward(net, x, y=None):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data/cifar10_yoongikim_jpegq75_small.npz")
+    ap.add_argument(
+        "--data",
+        default="../shared/data",
+        help="folder of the images (data_root) or the .npz the training-free experiments read",
+    )
     ap.add_argument("--archs", type=int, default=3, help="NB-201 cells per measurement")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     device = resolve_device(args.device)
     torch.manual_seed(0)
-    pool = load_image_pool(args.data)
+    pool = experiment_pool("naswot_nb201_cifar10-jpeg_n10", args.data)  # the scores' pool
     rng = np.random.default_rng(0)
     archs = [Nb201Arch.sample(random.Random(i)) for i in range(args.archs)]
     rows = []  # (score, s per cell, reference name, reference s)

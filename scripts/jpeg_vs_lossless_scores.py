@@ -14,13 +14,15 @@ cells' 200-epoch accuracy. Run:
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from common.scores.batches import CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, normalize, to_nchw
+from common.data.cifar10_jpeg import CIFAR10JpegSmallDataModule
+from common.data.pool import CIFAR10_MEAN_ZC, CIFAR10_STD_ZC, normalize, to_nchw
 from common.scores.naswot import naswot_score
 from common.scores.zero_cost import loss_gradient_proxies
 from common.spaces.nb201.arch import NUM_ARCHS, all_archs
@@ -53,8 +55,10 @@ def main() -> None:
 
     fb = np.load(args.lossless)
     lossless, labels = fb["cifar10_x"], fb["cifar10_y"].astype(np.int64)
-    small = np.load(args.jpeg)
-    idx, psnr = match_jpeg(lossless, labels, small["x_test"], small["y_test"])
+    small = CIFAR10JpegSmallDataModule(root=Path(args.jpeg).parent, split="full", val_fraction=0.0)
+    small.setup()
+    jpeg, jpeg_labels = small.test_set.raw_images, small.test_set.raw_labels
+    idx, psnr = match_jpeg(lossless, labels, jpeg, jpeg_labels)
     print(
         f"matched {len(idx)} test images; PSNR of the JPEG copies: {psnr.min():.1f}-{psnr.max():.1f} dB"
     )
@@ -62,7 +66,7 @@ def main() -> None:
     def prep(images: np.ndarray) -> torch.Tensor:
         return normalize(to_nchw(images), CIFAR10_MEAN_ZC, CIFAR10_STD_ZC)
 
-    batches = {"lossless": prep(lossless), "jpeg": prep(small["x_test"][idx])}
+    batches = {"lossless": prep(lossless), "jpeg": prep(jpeg[idx])}
     y = torch.from_numpy(labels)
     archs = list(all_archs())
     codes = np.random.default_rng(args.seed).choice(NUM_ARCHS, args.cells, replace=False)

@@ -23,13 +23,14 @@ import sys
 import numpy as np
 
 from common.benchmarks.nb201 import Nb201Benchmark
+from common.data.pool import experiment_pool
 from common.errors import NasReproError
+from common.protocols.repeated import run_seed
 from common.results.leaderboard import REPO_ROOT, experiment_group
-from common.scores.batches import load_image_pool
-from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
 from reproductions.naswot.search import NaswotSettings, cells, draw_run, replay_cell_score
 
+NASWOT_EXPERIMENT = "naswot_nb201_cifar10-jpeg_n10"  # its data module is every NASWOT row's
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
 
@@ -62,7 +63,9 @@ def what_if(group: dict, name: str, cell: Nb201Arch, q: float, bench: Nb201Bench
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="the CIFAR-10 image pool (.npz) the runs use")
+    ap.add_argument(
+        "--data", required=True, help="folder of the runs' images (data_root), or their .npz"
+    )
     ap.add_argument("--cell", default=ALL_1X1, help="NB-201 arch string (default: all 1x1)")
     ap.add_argument("--samples", type=int, default=1000, help="N, cells sampled per run")
     ap.add_argument("--runs-per-seed", type=int, default=1, help="searches per seed (1 or 20)")
@@ -88,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
         bench = Nb201Benchmark.from_csv(args.benchmark)
     cell = Nb201Arch.parse(args.cell)
     code = cells().index(cell)
-    pool = load_image_pool(args.data)
+    pool = experiment_pool(NASWOT_EXPERIMENT, args.data)
     settings = NaswotSettings(num_samples=args.samples)
     hits = []
     for seed in range(args.seeds):
         for run in range(args.runs_per_seed):
-            _, codes = draw_run(pool, settings, seed * RUN_SEED_STRIDE + run)
+            _, codes = draw_run(pool, settings, run_seed(seed, run))
             if code in codes:
                 hits.append((seed, run))
     runs = args.seeds * args.runs_per_seed
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.score:
         print("seed, run, the cell's score on the run's batch (CPU, NHWC):")
         for seed, run in hits:
-            score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE + run, code)
+            score = replay_cell_score(pool, settings, run_seed(seed, run), code)
             print(f"{seed}, {run}, {score:.4f}", flush=True)
     if args.what_if:
         what_if(group, args.what_if, cell, q, bench)

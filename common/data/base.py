@@ -16,8 +16,10 @@ Each dataset module only says where its files are and how to read them into uint
   the test set: selecting on test images is what these protocols forbid.
 
 ``test_dataloader()`` is always the official test split (``max_eval_samples`` may subsample
-it, and a held-out validation set, for CPU-scale runs). Shuffling uses a generator seeded by
-``seed``, so a run's data order does not depend on the global RNG.
+it, and a held-out validation set, for CPU-scale runs). ``train_pool()`` hands the training
+split as stored to the training-free scores. Shuffling uses a generator seeded by ``seed``,
+so a run's data order does not depend on the global RNG; the configs set ``seed: ${seed}``,
+so the run seed reaches the split and the shuffling unless an experiment pins ``data.seed``.
 """
 
 from collections.abc import Sequence
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from common.data.pool import ImagePool
 from common.data.splits import (
     STREAM_EVAL_SUBSET,
     STREAM_SPLIT,
@@ -253,6 +256,18 @@ class ImageDataModule(L.LightningDataModule):
         return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
 
     # Helpers ----------------------------------------------------------------------------------
+
+    def train_pool(self) -> ImagePool:
+        """The training split as stored (uint8 NHWC images, labels), in split order: the input
+        of the training-free scores, which draw and transform their own batches from it."""
+        self._require_setup()
+        train = self.train_set
+        return ImagePool(
+            np.ascontiguousarray(train.raw_images),
+            train.raw_labels.astype(np.int64),
+            data_variant=f"{self.name}: {self.data_variant}, {len(train)} training images",
+            source=str(self.source),
+        )
 
     def record(self) -> dict[str, Any]:
         """Fields a run record stores about the data (variant, protocol, sizes)."""

@@ -4,8 +4,9 @@ An evaluator maps an architecture (a validated spec from ``common/spaces``) to a
 ``Evaluation``: a score where higher is better and the seconds that score cost. The cost is
 simulated for a benchmark table (the training time the table records) and measured wall-clock
 for everything else. An evaluator counts what it has spent; with a budget it answers ``None``
-once the next evaluation would overrun it (a table knows that before it answers; a real
-evaluation only after, so it refuses the first evaluation that starts past the budget).
+to an evaluation that does not ``fit``: a table knows the cost before it answers, so it
+refuses the query that would overrun; a real evaluation knows it only after, so it refuses
+the first evaluation that would start past the budget.
 
 Kinds: ``table`` (a benchmark query), ``brief-training`` (a discrete network trained with a
 proxy schedule), ``inherited-weights`` (a supernet's weights with re-estimated batch-norm
@@ -36,9 +37,19 @@ class Evaluator(ABC):
         self.spent_s = 0.0
         self.num_evaluations = 0
 
-    def evaluate(self, arch: Any) -> Evaluation | None:
-        """Score ``arch`` and charge its cost, or ``None`` once the budget is spent."""
-        if self.spent_s >= self.budget_s:
+    def fits(self, arch: Any) -> bool:
+        """Whether evaluating ``arch`` now stays within the budget (nothing is charged).
+
+        By default: while budget is left, since the cost is known only after the evaluation.
+        An evaluator that knows the cost beforehand (a table) checks the whole cost.
+        """
+        return self.spent_s < self.budget_s
+
+    def evaluate(self, arch: Any, enforce_budget: bool = True) -> Evaluation | None:
+        """Score ``arch`` and charge its cost, or ``None`` (nothing charged) when it does not
+        ``fit``. ``enforce_budget=False`` evaluates and charges regardless: the NB-201 code does
+        so for REA's initial population and for REINFORCE's last, overrunning query."""
+        if enforce_budget and not self.fits(arch):
             return None
         start = time.perf_counter()
         result = self._evaluate(arch)

@@ -11,29 +11,29 @@ from __future__ import annotations
 import collections
 import random
 
-from common.benchmarks.nb201 import QuerySession
+from common.evaluators.base import Evaluator
 from common.spaces.nb201.arch import Nb201Arch
 
 
 def regularized_evolution(
-    session: QuerySession, rng: random.Random, population_size: int = 10, sample_size: int = 3
+    evaluator: Evaluator, rng: random.Random, population_size: int = 10, sample_size: int = 3
 ) -> Nb201Arch:
     population: collections.deque[tuple[Nb201Arch, float]] = collections.deque()
     history: list[tuple[Nb201Arch, float]] = []
     # The initial population is evaluated without a budget check (it is far below 12,000 s).
     while len(population) < population_size:
         arch = Nb201Arch.sample(rng)
-        member = (arch, session.query(arch, enforce_budget=False))
+        member = (arch, evaluator.evaluate(arch, enforce_budget=False).score)
         population.append(member)
         history.append(member)
     while True:
         sample = [rng.choice(population) for _ in range(sample_size)]
         parent = max(sample, key=lambda m: m[1])
         child = parent[0].mutate(rng)
-        acc = session.query(child)
-        if acc is None:
+        result = evaluator.evaluate(child)
+        if result is None:  # the budget is spent
             break
-        population.append((child, acc))
-        history.append((child, acc))
+        population.append((child, result.score))
+        history.append((child, result.score))
         population.popleft()  # aging: the oldest dies, not the worst
     return max(history, key=lambda m: m[1])[0]

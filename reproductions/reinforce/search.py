@@ -19,7 +19,7 @@ import random
 
 import numpy as np
 
-from common.benchmarks.nb201 import QuerySession
+from common.evaluators.base import Evaluator
 from common.spaces.nb201.arch import NUM_EDGES, OPS, Nb201Arch
 
 
@@ -67,7 +67,7 @@ def policy_gradient(logits: np.ndarray, action: np.ndarray, advantage: float) ->
 
 
 def reinforce(
-    session: QuerySession,
+    evaluator: Evaluator,
     rng: random.Random,
     learning_rate: float = 0.01,
     ema_momentum: float = 0.9,
@@ -86,8 +86,8 @@ def reinforce(
         )
         action = (cdf > np_rng.random((NUM_EDGES, 1))).argmax(axis=1)
         arch = Nb201Arch.from_indices(action.tolist())
-        fits = session.fits(arch)
-        reward = session.query(arch, enforce_budget=False)
+        fits = evaluator.fits(arch)
+        reward = evaluator.evaluate(arch, enforce_budget=False).score
         if reward > best_reward:
             best, best_reward = arch, reward
         if not fits:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from common.scores.batches import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
+from common.data.pool import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
 from common.spaces.darts.genotype import Genotype
 from reproductions.te_nas.darts_supernet import (
     CELL_TYPES,

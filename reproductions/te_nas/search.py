@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from common.scores.batches import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
+from common.data.pool import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
 from common.scores.linear_regions import num_linear_regions
 from common.scores.ntk import ntk_condition_number
 from common.spaces.nb201.arch import OPS, Nb201Arch

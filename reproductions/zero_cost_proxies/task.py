@@ -5,7 +5,8 @@ nasbench2_pred.py and notebooks/nasbench201_correlations.ipynb @a43bfbc).
 For each sampled NB-201 cell: build the benchmark network (C=16, N=5, PyTorch's default
 initialisation), draw one random augmented mini-batch of 64 training images, compute the six
 proxies, and look up the cell's 200-epoch accuracy. The result is each proxy's Spearman rho
-with accuracy over the sample, with a bootstrap interval.
+with accuracy over the sample, with a bootstrap interval. The images come from the
+experiment's data module (``cfg.data``), as the training split stored there.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import pandas as pd
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
 
 from common.benchmarks.nb201 import arch_code
+from common.data.pool import training_pool
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.scores.batches import load_image_pool, resolve_device
+from common.scores.device import resolve_device
 from common.scores.zero_cost import LOSS_PROXIES, jacob_cov, loss_gradient_proxies, synflow
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch, all_archs
 from common.spaces.nb201.model import Nb201Network
@@ -45,7 +48,8 @@ def score_archs(archs, pool, cfg: DictConfig, device, logger: RunLogger) -> pd.D
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     rows = []
-    for step, arch in enumerate(archs):
+    bar = tqdm(archs, desc="zero-cost proxies", unit="cell", mininterval=1.0, dynamic_ncols=True)
+    for step, arch in enumerate(bar):
         net = Nb201Network(
             arch, p.num_classes, channels=p.channels, cells_per_stage=p.cells_per_stage
         ).to(device)
@@ -74,7 +78,7 @@ def score_archs(archs, pool, cfg: DictConfig, device, logger: RunLogger) -> pd.D
 
 def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     bench = instantiate(cfg.benchmark)
-    pool = load_image_pool(cfg.images.path)
+    pool = training_pool(cfg.data)
     device = resolve_device(cfg.device)
     archs = sample_archs(cfg.sample.num_archs, cfg.sample.seed)
     names = list(cfg.proxies.names)

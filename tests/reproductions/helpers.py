@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from common.scores.batches import ImagePool
+from common.data.pool import ImagePool
 
 
 def random_image_pool(n: int = 64, size: int = 8) -> ImagePool:

@@ -1,36 +1,41 @@
 """RS, REA and REINFORCE on the real NAS-Bench-201 table: the algorithms' steps checked by
-hand, and their quality checked against random search at equal budget."""
+hand, their quality checked against random search at equal budget, and their committed
+records reproduced run for run through the table evaluator."""
 
 import functools
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
-from common.search.nb201_protocol import Nb201Protocol, run_protocol
+from common.evaluators.base import Evaluation, Evaluator
+from common.protocols.nb201_query import Nb201Protocol, run_protocol
 from common.spaces.nb201.arch import NUM_EDGES, OPS
 from reproductions.random_search.search import random_search
 from reproductions.regularized_evolution.search import regularized_evolution
 from reproductions.reinforce.search import Adam, EmaBaseline, policy_gradient, reinforce
 
 
-class FakeSession:
-    """A query session over a made-up objective: counts how many evaluations it served."""
+class FakeEvaluator(Evaluator):
+    """A made-up objective at one second per evaluation, with a table's budget rule (it knows
+    the cost beforehand); it keeps what it evaluated, in order."""
+
+    kind = "fake"
 
     def __init__(self, budget_queries: int, score):
-        self.left, self.score, self.queried = budget_queries, score, []
+        super().__init__(budget_s=float(budget_queries))
+        self.score, self.queried = score, []
 
     def fits(self, arch):
-        return self.left > 0
+        return self.spent_s + 1.0 <= self.budget_s
 
-    def query(self, arch, enforce_budget=True):
-        if enforce_budget and self.left <= 0:
-            return None
-        self.left -= 1
+    def _evaluate(self, arch):
         self.queried.append(arch)
-        return self.score(arch)
+        return Evaluation(self.score(arch), 1.0)
 
 
 def n_conv3(arch):
@@ -70,14 +75,14 @@ def test_ema_baseline_is_bias_corrected():
 
 
 def test_reinforce_learns_a_simple_objective():
-    session = FakeSession(300, n_conv3)
+    session = FakeEvaluator(300, n_conv3)
     reinforce(session, random.Random(0), learning_rate=0.1)
     last = session.queried[-50:]
     assert np.mean([n_conv3(a) for a in last]) > 4.5  # random sampling averages 1.2
 
 
 def test_rea_climbs_and_returns_the_best_in_history():
-    session = FakeSession(400, n_conv3)
+    session = FakeEvaluator(400, n_conv3)
     best = regularized_evolution(session, random.Random(3), population_size=10, sample_size=3)
     assert len(session.queried) == 400
     assert n_conv3(best) == max(n_conv3(a) for a in session.queried) == 6
@@ -92,7 +97,7 @@ def test_rea_population_ages_out_the_oldest_not_the_worst():
         order.setdefault(arch, 1000 - len(order))
         return float(order[arch])
 
-    session = FakeSession(200, score)
+    session = FakeEvaluator(200, score)
     regularized_evolution(session, random.Random(0), population_size=10, sample_size=3)
     # With aging the first 10 die after 10 cycles and the population drifts away from them;
     # without it every child would stay one mutation away from one of the first 10.
@@ -105,7 +110,7 @@ def test_rea_population_ages_out_the_oldest_not_the_worst():
 
 
 def test_random_search_uses_the_whole_budget_and_returns_the_best():
-    session = FakeSession(50, n_conv3)
+    session = FakeEvaluator(50, n_conv3)
     best = random_search(session, random.Random(0))
     assert len(session.queried) == 50
     assert n_conv3(best) == max(n_conv3(a) for a in session.queried)
@@ -128,8 +133,8 @@ def test_equal_budgets(runs, nb201_bench):
     for name, out in runs.items():
         # REINFORCE keeps (and we charge) the query that overran, as the official code does
         limit = 12000 + (longest if name == "reinforce" else 0)
-        assert max(out["simulated_time_s"]) <= limit + 1e-6
-        assert np.mean(out["num_queries"]) > 90  # ~ 12000 s / ~110 s per 12-epoch run
+        assert max(out.cost["simulated_search_s"]) <= limit + 1e-6
+        assert np.mean(out.diagnostics["num_queries"]) > 90  # ~ 12000 s / ~110 s per 12-epoch run
 
 
 @pytest.mark.parametrize("method", ["rea", "reinforce"])
@@ -137,6 +142,32 @@ def test_beats_random_search(runs, method):
     # On the search signal's own split (validation), and on the test split it is reported on.
     for column in ("cifar10_valid", "cifar10_test"):
         p = stats.mannwhitneyu(
-            runs[method][column], runs["rs"][column], alternative="greater"
+            runs[method].metrics[column], runs["rs"].metrics[column], alternative="greater"
         ).pvalue
         assert p < 0.01, (method, column, p)
+
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+COMMITTED = [
+    "random_search/random-search_nb201_cifar10__seed0.json",
+    "regularized_evolution/regularized-evolution_nb201_cifar10__seed0.json",
+    "reinforce/reinforce_nb201_cifar10__seed0.json",
+    "reinforce/reinforce-lr0.5_nb201_cifar10__seed0.json",
+]
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+def test_committed_record_reruns_identically(name, nb201_bench):
+    """The searches ask a TableEvaluator since the records were made with a bare query
+    session: with the record's own config and seed, all 500 runs find the same cells (their
+    four table values, run by run), with the same queries and simulated seconds."""
+    from hydra.utils import instantiate
+
+    rec = json.loads((RESULTS / name).read_text())
+    protocol = Nb201Protocol(**rec["config"]["protocol"])
+    runs = run_protocol(instantiate(rec["config"]["search"]), nb201_bench, protocol, rec["seed"])
+    assert runs.metrics == rec["metrics"]
+    new = runs.record()
+    for key in ("num_queries", "distinct_found_archs", "most_found_arch"):
+        assert new["diagnostics"][key] == rec["diagnostics"][key], key
+    assert new["cost"]["simulated_search_s_per_run"] == rec["cost"]["simulated_search_s_per_run"]

@@ -34,9 +34,16 @@ def base_args() -> set[str]:
     return set(inspect.signature(ImageDataModule.__init__).parameters) - {"self"}
 
 
+def load(name: str, seed: int = 0, data_root: str = "data"):
+    """conf/data/<name>.yaml as the ``data`` node of a run with ``seed`` and ``data_root``."""
+    run = OmegaConf.create({"seed": seed, "data_root": data_root})
+    run.data = OmegaConf.load(CONF / f"{name}.yaml")
+    return run.data
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_config_instantiates_with_every_argument(name, tmp_path):
-    cfg = OmegaConf.load(CONF / f"{name}.yaml")
+    cfg = load(name)
     missing = base_args() - set(cfg)
     assert not missing, f"{name}.yaml does not set {sorted(missing)}"
     dm = instantiate(cfg, root=str(tmp_path))
@@ -55,7 +62,12 @@ def test_paper_values_carry_a_source():
 
 
 def test_default_dataset_runs_from_its_config():
-    dm = instantiate(OmegaConf.load(CONF / "digits.yaml"))
+    dm = instantiate(load("digits"))
     dm.setup()
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (64, 1, 8, 8) and labels.max() < 10
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_run_seed_is_the_data_seed(name):
+    assert instantiate(load(name, seed=7), root="x").seed == 7

@@ -11,9 +11,9 @@ from hydra import compose, initialize_config_dir
 
 from common.benchmarks.nb201 import Nb201Benchmark
 from common.cli import CONF_DIR
+from common.data.pool import ImagePool, experiment_pool
+from common.protocols.repeated import run_seed
 from common.results.logging import RunLogger
-from common.scores.batches import ImagePool, load_image_pool
-from common.search.nb201_protocol import RUN_SEED_STRIDE
 from common.spaces.nb201.arch import Nb201Arch, all_archs
 from reproductions.naswot import task
 from reproductions.naswot.search import (
@@ -25,10 +25,18 @@ from reproductions.naswot.search import (
 )
 from tests.reproductions.helpers import random_image_pool
 
+SMALL = "cifar10_yoongikim_jpegq75_small.npz"
+
 
 @pytest.fixture(scope="module")
 def random_pool() -> ImagePool:
     return random_image_pool(64, 32)
+
+
+@pytest.fixture(scope="module")
+def jpeg_pool(shared_file) -> ImagePool:
+    """The NASWOT experiments' images, through their data module, as the committed runs saw them."""
+    return experiment_pool("naswot_nb201_cifar10-jpeg_n1000", shared_file(SMALL))
 
 
 def test_run_picks_the_highest_score_and_is_seeded(random_pool):
@@ -49,10 +57,10 @@ def test_draw_run_is_the_runs_own_draw(random_pool):
     assert res["sampled_codes"] == codes.tolist()
 
 
-def test_draw_run_lists_the_cells_the_n1000_records_sampled(shared_file):
+def test_draw_run_lists_the_cells_the_n1000_records_sampled(jpeg_pool):
     """Each committed N=1000 record's found cell is in the sample ``draw_run`` lists for its
     seed (1,000 of 15,625 codes: a draw in another order would miss most of them)."""
-    pool = load_image_pool(shared_file("cifar10_yoongikim_jpegq75_small.npz"))
+    pool = jpeg_pool
     settings = NaswotSettings(num_samples=1000)
     results = Path(__file__).resolve().parents[3] / "results" / "naswot"
     records = sorted(results.glob("naswot_nb201_cifar10-jpeg_n1000_reduced__seed*.json"))
@@ -60,7 +68,7 @@ def test_draw_run_lists_the_cells_the_n1000_records_sampled(shared_file):
     for path in records:
         rec = json.loads(path.read_text())
         found = cells().index(Nb201Arch.parse(rec["diagnostics"]["most_found_arch"]))
-        _, codes = draw_run(pool, settings, run_seed=rec["seed"] * RUN_SEED_STRIDE)
+        _, codes = draw_run(pool, settings, run_seed=run_seed(rec["seed"], 0))
         assert found in codes, path.name
 
 
@@ -80,11 +88,11 @@ def test_replay_gives_each_cell_the_score_its_run_gave(random_pool):
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
 
-def test_replay_matches_a_committed_n1000_record(shared_file):
+def test_replay_matches_a_committed_n1000_record(jpeg_pool):
     """Seed 12 of the N=1000 record chose the all-1x1 cell (its 152nd draw): the replayed
     score is the record's top score; seed 0 drew it too and chose another cell, so there it
     scored below the record's top score. About 30 s here with both cores busy."""
-    pool = load_image_pool(shared_file("cifar10_yoongikim_jpegq75_small.npz"))
+    pool = jpeg_pool
     settings = NaswotSettings(num_samples=1000)
     code = cells().index(Nb201Arch.parse(ALL_1X1))
     results = Path(__file__).resolve().parents[3] / "results" / "naswot"
@@ -93,7 +101,7 @@ def test_replay_matches_a_committed_n1000_record(shared_file):
         rec = json.loads(path.read_text())
         assert (rec["diagnostics"]["most_found_arch"] == ALL_1X1) == chosen
         top = rec["diagnostics"]["top_score"]["mean"]
-        score = replay_cell_score(pool, settings, seed * RUN_SEED_STRIDE, code)
+        score = replay_cell_score(pool, settings, run_seed(seed, 0), code)
         if chosen:
             assert score == pytest.approx(top, rel=1e-6)
         else:
@@ -103,7 +111,7 @@ def test_replay_matches_a_committed_n1000_record(shared_file):
 def test_stage_function_reports_board_columns(
     tmp_path: Path, shared_file, random_pool, nb201_bench, monkeypatch
 ):
-    monkeypatch.setattr(task, "load_image_pool", lambda path: random_pool)
+    monkeypatch.setattr(task, "training_pool", lambda data: random_pool)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
             config_name="config",
@@ -142,7 +150,7 @@ def test_naswot_beats_random_selection_on_nb201(shared_file, request):
     accuracy beats the mean of the sampled cells (random selection) on average."""
     if "slow" not in request.config.getoption("markexpr", ""):
         pytest.skip("slow tier (about 4 minutes on 2 CPU cores): run with -m slow")
-    pool = load_image_pool(shared_file("cifar10_yoongikim_jpegq75_small.npz"))
+    pool = experiment_pool("naswot_nb201_cifar10-jpeg_n10", shared_file(SMALL))
     bench = Nb201Benchmark.from_csv(shared_file("nb201.csv.gz"))
     archs = list(all_archs())
     settings = NaswotSettings(num_samples=10, batch_size=64)

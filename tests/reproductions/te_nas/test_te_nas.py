@@ -66,7 +66,7 @@ def fake_kappa(net, x, *a, **k):
 
 def run_stage(tmp_path, shared_file, monkeypatch, overrides):
     pool = random_image_pool(64, 8)
-    monkeypatch.setattr(task, "load_image_pool", lambda path: pool)
+    monkeypatch.setattr(task, "training_pool", lambda data: pool)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
             config_name="config",

@@ -124,7 +124,7 @@ def fake_kappa(net, x, *a, **k):
 
 
 def run_stage(tmp_path: Path, monkeypatch, overrides=()):
-    monkeypatch.setattr(darts_task, "load_image_pool", lambda path: random_image_pool())
+    monkeypatch.setattr(darts_task, "training_pool", lambda data: random_image_pool())
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
             config_name="config",
@@ -156,7 +156,7 @@ def test_pruning_follows_the_indicators_and_writes_the_retrain_artefact(
     )
     genotype = load_genotype(tmp_path / "genotype.json")
     assert genotype == expected
-    assert result.diagnostics["found_genotypes"] == [str(expected)]
+    assert result.diagnostics["found_archs"] == [str(expected)]
     assert result.metrics["params_m"] == [
         darts_task.cifar_params_m(expected, cfg.evaluation_network)
     ]

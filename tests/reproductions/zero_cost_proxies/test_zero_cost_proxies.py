@@ -57,7 +57,7 @@ def test_reference_agreement_matches_by_arch(tmp_path: Path):
 
 def test_stage_function_on_tiny_run(tmp_path: Path, shared_file, monkeypatch):
     pool = random_image_pool(40, 8)
-    monkeypatch.setattr(task, "load_image_pool", lambda path: pool)
+    monkeypatch.setattr(task, "training_pool", lambda data: pool)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
             config_name="config",

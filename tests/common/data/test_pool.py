@@ -1,13 +1,14 @@
-"""Mini-batch sampling for the scores: distinct images, normalisation, TE-NAS crops, and the
-real JPEG-copy loader."""
+"""The image pool of the training-free experiments: batch sampling (distinct images,
+normalisation), TE-NAS crops, and the pool a data module hands over (the same images in the
+same order as its training split, whatever the seed)."""
 
 import numpy as np
 import pytest
 import torch
 
+from common.data.cifar10_jpeg import SMALL_FILE
+from common.data.pool import ImagePool, experiment_pool, random_crop_flip
 from common.errors import NasReproError
-from common.scores import HIGHER_IS_BETTER, SCORES
-from common.scores.batches import ImagePool, load_image_pool, random_crop_flip
 
 
 @pytest.fixture
@@ -38,27 +39,35 @@ def test_crops_pick_one_channel_of_a_patch(pool):
     assert set(c.round().flatten().tolist()) <= {float(v) for v in values}
 
 
-def test_loads_the_jpeg_copy(shared_file):
-    pool = load_image_pool(shared_file("cifar10_yoongikim_jpegq75_small.npz"))
-    assert pool.images.shape == (5000, 32, 32, 3) and pool.images.dtype == np.uint8
-    assert "JPEG" in pool.data_variant
-    with pytest.raises(NasReproError):
-        load_image_pool(shared_file("nb201.csv.gz"))
+TRAINING_FREE = [
+    "naswot_nb201_cifar10-jpeg_n10",
+    "te-nas_nb201_cifar10-jpeg",
+    "te-nas_darts-space_cifar10-jpeg_search",
+    "zero-cost-proxies_nb201_cifar10-jpeg",
+]
 
 
-def test_registry():
-    assert set(SCORES) == {
-        "naswot",
-        "ntk_cond",
-        "linear_regions",
-        "grad_norm",
-        "snip",
-        "grasp",
-        "fisher",
-        "jacob_cov",
-        "synflow",
-    }
-    assert HIGHER_IS_BETTER["ntk_cond"] is False and HIGHER_IS_BETTER["synflow"] is True
+@pytest.mark.parametrize("experiment", TRAINING_FREE)
+def test_experiments_get_the_stored_training_images_in_order(experiment, shared_file):
+    """What the committed records scored (the npz's x_train, in file order) is what each
+    training-free experiment's data module hands over, for any seed."""
+    path = shared_file(SMALL_FILE)
+    with np.load(path) as npz:
+        x, y = npz["x_train"], npz["y_train"]
+    for seed in (0, 5):
+        pool = experiment_pool(experiment, path, [f"seed={seed}"])
+        assert pool.images.flags.c_contiguous and pool.images.dtype == np.uint8
+        np.testing.assert_array_equal(pool.images, x)
+        np.testing.assert_array_equal(pool.labels, y)
+    assert "cifar10-jpeg-yoongikim-small, 5000 training images" in pool.data_variant
+    assert pool.source == str(path)
+
+
+def test_experiment_pool_refuses_a_file_its_module_does_not_read(shared_file, tmp_path):
+    with pytest.raises(NasReproError, match="not the file of"):
+        experiment_pool("naswot_nb201_cifar10-jpeg_n10", shared_file("nb201.csv.gz"))
+    with pytest.raises(NasReproError, match="not found"):
+        experiment_pool("naswot_nb201_cifar10-jpeg_n10", tmp_path)
 
 
 def test_batches_and_crops_are_contiguous_nchw(pool):

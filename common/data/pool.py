@@ -1,10 +1,12 @@
-"""Mini-batches for training-free scores, drawn from an image set the way each paper's data
-loader draws them: random training images (a shuffled loader's first batch), with or without
-the NB-201/DARTS augmentation, normalised with the statistics that paper's code uses; and
-TE-NAS's random single-channel crops for counting linear regions.
+"""An image pool: a data module's training images as uint8 arrays, from which the training-free
+experiments draw their own inputs the way each paper's data loader draws them: random training
+images (a shuffled loader's first batch), with or without the NB-201/DARTS augmentation,
+normalised with the statistics that paper's code uses; and TE-NAS's random single-channel crops
+for counting linear regions. All transforms are done here on whole batches, seeded by a
+``numpy`` generator, so a run's inputs depend on its run seed alone.
 
-Images come from the project's data modules (here the CIFAR-10 JPEG copy), as uint8 arrays;
-all transforms are done here on whole batches, seeded by a ``numpy`` generator.
+The pool comes from a ``conf/data`` data module (``training_pool(cfg.data)``, i.e.
+``ImageDataModule.train_pool()``): the same images, in the same order, as its training split.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from common.errors import NasReproError
 
@@ -89,13 +93,6 @@ class ImagePool:
         return x.to(device)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto``: the first CUDA device if there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def to_nchw(images: np.ndarray) -> torch.Tensor:
     """uint8 NHWC images as a contiguous float NCHW tensor in [0, 1], as ``ToTensor`` + collate.
 
@@ -128,37 +125,32 @@ def random_crop_flip(x: torch.Tensor, rng: np.random.Generator, padding: int) ->
     return out
 
 
-def load_image_pool(
-    path: str | Path, cache_dir: str | Path = "~/.cache/nasrepro/data"
+def training_pool(data: DictConfig) -> ImagePool:
+    """The training split of the data module a ``conf/data`` node describes, as a pool."""
+    return instantiate(data).train_pool()
+
+
+def experiment_pool(
+    experiment: str, data: str | Path | None = None, overrides: Sequence[str] = ()
 ) -> ImagePool:
-    """The training images of a CIFAR-10 JPEG-copy file, through the project's data modules.
+    """The pool of ``experiment``'s data module, composed as a run composes it: for scripts that
+    replay an experiment's draws without a Hydra run. ``data``: the folder holding the images
+    (``data_root``), or the image file itself, which must be the one the module reads."""
+    from hydra import compose, initialize_config_dir
 
-    ``cifar10_yoongikim_jpegq75_small.npz``: the decoded 5,000-image subset;
-    ``cifar10_yoongikim_jpeg_bytes.npz``: all 50,000 training JPEGs (decoded once, cached).
-    """
-    from common.data.cifar10_jpeg import (
-        BYTES_FILE,
-        SMALL_FILE,
-        CIFAR10JpegDataModule,
-        CIFAR10JpegSmallDataModule,
-    )
-
-    path = Path(path).expanduser()
-    kwargs = {"root": path.parent, "split": "full", "val_fraction": 0.0, "augment": False}
-    if path.name == SMALL_FILE:
-        dm = CIFAR10JpegSmallDataModule(**kwargs)
-    elif path.name == BYTES_FILE:
-        dm = CIFAR10JpegDataModule(cache_dir=cache_dir, **kwargs)
-    else:
+    path = None if data is None else Path(data).expanduser()
+    if path is not None:
+        root = path.parent if path.is_file() else path
+        overrides = [f"data_root={root}", *overrides]
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"experiment={experiment}", *overrides])
+    if cfg.get("data") is None:
+        raise NasReproError(f"experiment {experiment!r} has no data module (conf/data)")
+    pool = training_pool(cfg.data)
+    if path is not None and path.is_file() and Path(pool.source).name != path.name:
         raise NasReproError(
-            f"unsupported image file {path.name!r} for training-free scores; use {SMALL_FILE} "
-            f"or {BYTES_FILE} (shared/data/README.md)"
+            f"{path} is not the file of {experiment}'s data module ({Path(pool.source).name}); "
+            "pass the folder, and another data module with data=<name>"
         )
-    dm.setup()
-    train = dm.train_set
-    return ImagePool(
-        np.ascontiguousarray(train.raw_images),
-        train.raw_labels.astype(np.int64),
-        data_variant=f"CIFAR-10 JPEG copy ({dm.data_variant}, {len(train)} training images)",
-        source=str(path),
-    )
+    return pool

@@ -1,0 +1,178 @@
+"""One harness for every experiment that repeats a search N times (RS, REA, REINFORCE, NASWOT,
+TE-NAS): a paper's table row is the mean +- std of the found architectures over the runs.
+
+A task hands ``repeated_search`` one function, ``search(run, run_seed) -> Found``: one search,
+seeded by ``run_seed`` alone. The harness owns what all of them share: the per-run seeds, the
+search's wall-clock, each found architecture's final metrics (looked up, uncounted, by the
+task's ``final_metrics``: an NB-201 table row, a parameter count), a log line per run, a
+progress bar with a rate and an ETA, ``runs.csv`` (one row per run, one shape for every task)
+and the record fields every such record carries (``Runs.record``). What is a paper's own (its
+settings, its diagnostics such as NASWOT's Kendall tau or TE-NAS's pruning history) stays in
+its task, built from ``Found.details``.
+
+Seeds, the project's one convention for repeated runs: run ``i`` of an experiment started with
+``seed=s`` is seeded ``run_seed(s, i) = s * RUN_SEED_STRIDE + i``. The stride is a prime above
+any run count we use, so the runs of seed ``s`` never reuse a seed of the runs of another
+seed (as ``s * 100 + i`` would past 100 runs). Every committed repeated-search record (RS,
+REA, REINFORCE, NASWOT, TE-NAS on NB-201 and on the DARTS space) was made with it, which is
+why it stays. A run's data (split, shuffling) follows the experiment's ``seed`` through
+``data.seed: ${seed}`` (``conf/data``), not the run seed, unless an experiment pins
+``data.seed`` (with a comment saying why).
+
+Two older loops seed their inner runs otherwise: ``reproductions/darts/stages.py`` (the
+searches before selection, ``seed * 100 + i``) and ``reproductions/random_search/trained.py``
+(its candidates, ``seed * 1000 + i``). Their committed records are all ``seed=0``, where both
+equal ``run_seed(0, i)``, so they can move to ``run_seed`` without changing a record.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from common.results.logging import RunLogger
+
+RUN_SEED_STRIDE = 1_000_003  # a prime; see the module docstring
+RUN_SEEDS = f"seed * {RUN_SEED_STRIDE} + run"  # how records name the convention
+
+
+def run_seed(seed: int, run: int) -> int:
+    """The seed of run ``run`` of an experiment started with ``seed`` (module docstring)."""
+    return seed * RUN_SEED_STRIDE + run
+
+
+@dataclass(frozen=True)
+class Found:
+    """What one search hands the harness.
+
+    ``diagnostics`` and ``cost``: the run's own numbers (e.g. NASWOT's top score, a query
+    search's queries and simulated seconds); each becomes a ``runs.csv`` column and a summary
+    over runs in the record (``cost`` ones as ``<name>_per_run``). ``details``: anything else
+    the task needs for its own diagnostics; the harness only keeps it.
+    """
+
+    arch: Any
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    cost: dict[str, float] = field(default_factory=dict)
+    details: Any = None
+
+
+@dataclass
+class Runs:
+    """Every run of one repeated search, in run order."""
+
+    seed: int
+    run_seeds: list[int] = field(default_factory=list)
+    archs: list[Any] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    diagnostics: dict[str, list[float]] = field(default_factory=dict)
+    cost: dict[str, list[float]] = field(default_factory=dict)
+    search_s: list[float] = field(default_factory=list)
+    details: list[Any] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def add(self, run_seed: int, found: Found, metrics: dict[str, float], search_s: float) -> None:
+        self.run_seeds.append(run_seed)
+        self.archs.append(found.arch)
+        for target, values in (
+            (self.metrics, metrics),
+            (self.diagnostics, found.diagnostics),
+            (self.cost, found.cost),
+        ):
+            for key, value in values.items():
+                target.setdefault(key, []).append(value)
+        self.search_s.append(search_s)
+        self.details.append(found.details)
+
+    def row(self, run: int) -> dict[str, Any]:
+        """Run ``run`` as one ``runs.csv`` row: run, run_seed, arch, search_s, the task's own
+        numbers, then the final metrics."""
+        return {
+            "run": run,
+            "run_seed": self.run_seeds[run],
+            "arch": str(self.archs[run]),
+            "search_s": self.search_s[run],
+            **{k: v[run] for k, v in self.diagnostics.items()},
+            **{k: v[run] for k, v in self.cost.items()},
+            **{k: v[run] for k, v in self.metrics.items()},
+        }
+
+    def write_csv(self, path) -> None:
+        rows = [self.row(r) for r in range(len(self))]
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["run"])
+            w.writeheader()
+            w.writerows(rows)
+
+    def record(self) -> dict[str, dict]:
+        """The fields every repeated-search record shares; a task adds its own to each."""
+        return {
+            "metrics": {k: list(v) for k, v in self.metrics.items()},
+            "protocol": {"num_searches": len(self), "run_seeds": RUN_SEEDS},
+            "diagnostics": {
+                **{k: summarize(v) for k, v in self.diagnostics.items()},
+                **found_summary([str(a) for a in self.archs]),
+            },
+            "cost": {
+                "search_s_per_run": summarize(self.search_s),
+                "search_s_total": float(sum(self.search_s)),
+                **{f"{k}_per_run": summarize(v) for k, v in self.cost.items()},
+            },
+        }
+
+
+def repeated_search(
+    search: Callable[[int, int], Found],
+    final_metrics: Callable[[Any], dict[str, float]],
+    num_runs: int,
+    seed: int,
+    logger: RunLogger | None = None,
+    desc: str = "searches",
+) -> Runs:
+    """Run ``search(run, run_seed(seed, run))`` for ``run`` in ``0..num_runs-1``.
+
+    With a ``logger``, each run is logged as it ends and ``runs.csv`` is written to the run
+    folder at the end. The progress bar (stderr) shows runs done, their rate and the ETA.
+    """
+    runs = Runs(seed)
+    bar = tqdm(range(num_runs), desc=desc, unit="search", mininterval=1.0, dynamic_ncols=True)
+    for run in bar:
+        rs = run_seed(seed, run)
+        start = time.perf_counter()
+        found = search(run, rs)
+        search_s = time.perf_counter() - start
+        metrics = final_metrics(found.arch)
+        runs.add(rs, found, metrics, search_s)
+        if logger is not None:
+            logger.log({**metrics, **found.diagnostics, **found.cost, "search_s": search_s}, run)
+        if metrics:
+            first = next(iter(metrics))
+            bar.set_postfix_str(f"mean {first} {np.mean(runs.metrics[first]):.2f}", refresh=False)
+    bar.close()
+    if logger is not None:
+        runs.write_csv(logger.run_dir / "runs.csv")
+    return runs
+
+
+def found_summary(archs: list[str]) -> dict:
+    """The cell each run found, in run order, with how many differ and the most frequent
+    (ties go to the first in sorted order)."""
+    found, counts = np.unique(archs, return_counts=True)
+    return {
+        "found_archs": list(archs),
+        "distinct_found_archs": int(len(found)),
+        "most_found_arch": str(found[counts.argmax()]),
+    }
+
+
+def summarize(values: list[float]) -> dict:
+    arr = np.asarray(values, dtype=np.float64)
+    return {"mean": float(arr.mean()), "std": float(arr.std()), "n": int(arr.size)}
