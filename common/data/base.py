@@ -20,6 +20,8 @@ it, and a held-out validation set, for CPU-scale runs). ``train_pool()`` hands t
 split as stored to the training-free scores. Shuffling uses a generator seeded by ``seed``,
 so a run's data order does not depend on the global RNG; the configs set ``seed: ${seed}``,
 so the run seed reaches the split and the shuffling unless an experiment pins ``data.seed``.
+``split_seed`` (default: ``seed``) seeds only the subsets and splits: a protocol whose split
+is fixed while its data order follows the run seed (DARTS's ``train_search.py``) pins it.
 """
 
 from collections.abc import Sequence
@@ -123,6 +125,7 @@ class ImageDataModule(L.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         split: str = "train_val",
+        split_seed: int | None = None,
         val_fraction: float = 0.1,
         max_train_samples: int | None = None,
         max_eval_samples: int | None = None,
@@ -138,6 +141,7 @@ class ImageDataModule(L.LightningDataModule):
         self.eval_batch_size = int(batch_size if eval_batch_size is None else eval_batch_size)
         self.num_workers = int(num_workers)
         self.seed = int(seed)
+        self.split_seed = self.seed if split_seed is None else int(split_seed)
         self.split = split
         self.val_fraction = float(val_fraction)
         self.max_train_samples = max_train_samples
@@ -209,7 +213,7 @@ class ImageDataModule(L.LightningDataModule):
         raw = self._validated(self._load())
         train_pool = np.arange(len(raw.train_labels))
         if self.max_train_samples is not None:
-            rng = rng_for(self.seed, STREAM_TRAIN_SUBSET)
+            rng = rng_for(self.split_seed, STREAM_TRAIN_SUBSET)
             train_pool = stratified_subset(raw.train_labels, int(self.max_train_samples), rng)
         pool_labels = raw.train_labels[train_pool]
         train_tf = train_transform(
@@ -221,14 +225,16 @@ class ImageDataModule(L.LightningDataModule):
             return ArrayDataset(images, labels, idx, tf, self.max_value)
 
         if self.split == "search":
-            first, second = stratified_halves(pool_labels, self.seed)
+            first, second = stratified_halves(pool_labels, self.split_seed)
             self.train_set = dataset(
                 raw.train_images, raw.train_labels, train_pool[first], train_tf
             )
             self.val_set = dataset(raw.train_images, raw.train_labels, train_pool[second], train_tf)
         elif self.val_fraction > 0:
             n_held = round(len(pool_labels) * self.val_fraction)
-            kept, held = stratified_split(pool_labels, n_held, rng_for(self.seed, STREAM_SPLIT))
+            kept, held = stratified_split(
+                pool_labels, n_held, rng_for(self.split_seed, STREAM_SPLIT)
+            )
             held = self._eval_subset(train_pool[held], raw.train_labels)
             self.train_set = dataset(raw.train_images, raw.train_labels, train_pool[kept], train_tf)
             self.val_set = dataset(raw.train_images, raw.train_labels, held, eval_tf)
@@ -277,6 +283,7 @@ class ImageDataModule(L.LightningDataModule):
             "split": self.split,
             "val_fraction": self.val_fraction if self.split != "search" else 0.5,
             "seed": self.seed,
+            "split_seed": self.split_seed,
             "n_train": len(self.train_set),
             "n_val": 0 if self.val_set is None else len(self.val_set),
             "n_test": len(self.test_set),
@@ -290,7 +297,7 @@ class ImageDataModule(L.LightningDataModule):
     def _eval_subset(self, idx: np.ndarray, labels: np.ndarray) -> np.ndarray:
         if self.max_eval_samples is None:
             return idx
-        rng = rng_for(self.seed, STREAM_EVAL_SUBSET)
+        rng = rng_for(self.split_seed, STREAM_EVAL_SUBSET)
         return idx[stratified_subset(labels[idx], int(self.max_eval_samples), rng)]
 
     def _loader(self, dataset: ArrayDataset, batch_size: int, shuffle: bool) -> DataLoader:

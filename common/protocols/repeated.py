@@ -19,10 +19,12 @@ why it stays. A run's data (split, shuffling) follows the experiment's ``seed`` 
 ``data.seed: ${seed}`` (``conf/data``), not the run seed, unless an experiment pins
 ``data.seed`` (with a comment saying why).
 
-Two older loops seed their inner runs otherwise: ``reproductions/darts/stages.py`` (the
-searches before selection, ``seed * 100 + i``) and ``reproductions/random_search/trained.py``
-(its candidates, ``seed * 1000 + i``). Their committed records are all ``seed=0``, where both
-equal ``run_seed(0, i)``, so they can move to ``run_seed`` without changing a record.
+The inner loops of other experiments use it too: the DARTS searches before selection
+(``reproductions/darts/stages.py``) and the candidates of random search with training
+(``reproductions/random_search/trained.py``) were seeded ``seed * 100 + i`` and
+``seed * 1000 + i`` before; their committed records are all ``seed=0``, where the old and the
+new seeds are equal. Retrain seeds are a different thing: an experiment's ``seed`` and the
+``retrain.num_seeds - 1`` seeds after it, one retrained network each.
 """
 
 from __future__ import annotations

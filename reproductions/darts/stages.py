@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.errors import NasReproError
 from common.protocols import darts_eval
+from common.protocols.repeated import run_seed
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.darts.genotype import Genotype
@@ -181,7 +182,7 @@ def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
     evaluator = darts_eval.brief_training(cfg, logger, cfg.selection.epochs, cfg.seed)
     candidates = []
     for i in range(cfg.selection.num_searches):
-        L.seed_everything(cfg.seed * 100 + i, verbose=False)
+        L.seed_everything(run_seed(cfg.seed, i), verbose=False)
         arch, path, info = run_search(cfg, logger)
         path = path.rename(path.with_name(f"genotype_search{i}.json"))
         brief = evaluator.evaluate(arch)

@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from common.evaluators.brief_training import BriefTrainingEvaluator
+from common.protocols.repeated import run_seed
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.nb201.arch import Nb201Arch
@@ -36,13 +37,14 @@ def make_module(cfg: DictConfig, arch: Nb201Arch, data: L.LightningDataModule, e
 
 def candidate_evaluator(cfg: DictConfig, logger: RunLogger) -> BriefTrainingEvaluator:
     """Brief training of the candidates: the i-th sample trains ``search.epochs`` epochs with
-    seed ``1000 * seed + i``; a cell sampled twice is trained once."""
+    seed ``run_seed(seed, i)`` (the project's convention, common/protocols/repeated.py); a cell
+    sampled twice is trained once."""
     return BriefTrainingEvaluator(
         make_data=lambda: instantiate(cfg.data),
         make_module=lambda arch, data: make_module(cfg, arch, data, cfg.search.epochs),
         trainer=cfg.trainer,
         epochs=cfg.search.epochs,
-        seed=cfg.seed * 1000,
+        seed=run_seed(cfg.seed, 0),  # the n-th evaluation trains with run_seed(seed, n)
         seed_step=1,
         logger=logger,
     )
