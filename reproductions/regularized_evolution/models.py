@@ -2,7 +2,7 @@
 Architecture Search", AAAI 2019; arXiv:1802.01548) as a timm model: the published cell as
 the DARTS repository encodes it, in the DARTS CIFAR-10 network, where DARTS Table 1 (dagger
 row) trains it. The evolution that found the cell, in the NASNet space, is not reproduced;
-the same algorithm runs on NAS-Bench-201 in ``reproductions/regularized_evolution``.
+the same algorithm runs on NAS-Bench-201 in ``search.py`` beside this file.
 """
 
 from __future__ import annotations

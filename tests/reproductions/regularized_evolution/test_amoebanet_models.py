@@ -7,7 +7,7 @@ import timm
 import reproductions  # noqa: F401  (registers the models)
 from common.spaces.darts.genotype import ALL_OPS
 from common.spaces.darts.model import count_params_m
-from reproductions.amoebanet.models import CELLS, PROVENANCE
+from reproductions.regularized_evolution.models import CELLS, PROVENANCE
 
 
 def test_cell_is_a_five_node_reencoding() -> None:
