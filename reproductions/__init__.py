@@ -11,8 +11,10 @@ never imports it.
 from reproductions.amoebanet import models as _amoebanet  # noqa: F401
 from reproductions.darts import models as _darts  # noqa: F401
 from reproductions.enas import models as _enas  # noqa: F401
+from reproductions.fairnas import models as _fairnas  # noqa: F401
 from reproductions.nasnet import models as _nasnet  # noqa: F401
 from reproductions.pnas import models as _pnas  # noqa: F401
+from reproductions.spos import models as _spos  # noqa: F401
 from reproductions.te_nas import models as _te_nas  # noqa: F401
 
 NASREPRO_PACKAGE = True  # tests check this marker: a PyPI package named `reproductions` lacks it
