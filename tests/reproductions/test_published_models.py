@@ -29,6 +29,13 @@ PAPER_MODULES = sorted(
 PUBLISHED = {
     name: module for module in PAPER_MODULES for name in importlib.import_module(module).MODELS
 }
+# the DARTS-space ones go through common.spaces.darts.registry; others (SPOS, FairNAS) build
+# their own space's network
+DARTS_SPACE = [
+    name
+    for name, module in PUBLISHED.items()
+    if isinstance(importlib.import_module(module).MODELS[name], registry.PublishedModel)
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -61,7 +68,8 @@ def test_import_reproductions_alone_registers_every_paper() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["modules"] == PAPER_MODULES, "reproductions/__init__.py must import each models.py"
-    assert got["new"] == got["registry"] == sorted(PUBLISHED)
+    assert got["new"] == sorted(PUBLISHED)
+    assert got["registry"] == sorted(DARTS_SPACE)
 
 
 def test_each_paper_module_registers_its_own_entry_points() -> None:
@@ -73,8 +81,9 @@ def test_each_paper_module_registers_its_own_entry_points() -> None:
         assert sorted(mod.__all__) == sorted(mod.MODELS), module  # one @register_model each
         for name in mod.MODELS:
             assert timm.models.model_entrypoint(name).__module__ == module, name
-            assert mod.MODELS[name].cell in mod.CELLS, f"{name}: a cell of another paper"
-    assert sorted(registry.MODELS) == sorted(PUBLISHED)
+            if name in DARTS_SPACE:
+                assert mod.MODELS[name].cell in mod.CELLS, f"{name}: a cell of another paper"
+    assert sorted(registry.MODELS) == sorted(DARTS_SPACE)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
