@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
+from timm.models import generate_default_cfgs, register_model
 from torch import nn
 
-from common.errors import NasReproError
-from common.spaces.darts.registry import IMAGENET_MEAN, IMAGENET_STD, Provenance
 from common.spaces.fairnas_mobilenet import FairNasArch, FairNasNet
+from common.spaces.published import Provenance, create_with_cfg, imagenet_cfg
 
 _PAPER = (
     "Chu, Zhang & Xu. FairNAS: Rethinking Evaluation Fairness of Weight Sharing Neural"
@@ -93,32 +92,18 @@ PROVENANCE: dict[str, dict[str, str]] = {f"fairnas_{v.lower()}": _provenance(v) 
 # dataloader.py @ fa0d393: Resize(256), CenterCrop(224), Normalize(ImageNet mean/std).
 default_cfgs = generate_default_cfgs(
     {
-        name: {
-            "num_classes": 1000,
-            "input_size": (3, 224, 224),
-            "crop_pct": 0.875,
-            "interpolation": "bilinear",
-            "mean": IMAGENET_MEAN,
-            "std": IMAGENET_STD,
-            "first_conv": "stem.conv",
-            "classifier": "classifier",
-            "paper_ids": prov["paper_id"],
-            "paper_name": prov["paper"],
-            "origin_url": prov["origin_url"],
-            "description": f"FairNAS {MODELS[name]} ({prov['origin']})",
-            "notes": (prov["table"], prov["notes"]),
-        }
+        name: imagenet_cfg(
+            prov, f"FairNAS {MODELS[name]} ({prov['origin']})", "stem.conv", "classifier"
+        )
         for name, prov in PROVENANCE.items()
     }
 )
 
 
 def _create(name: str, pretrained: bool, kwargs: dict[str, Any]) -> nn.Module:
-    if pretrained:
-        raise NasReproError(f"no pretrained weights are registered for {name}; train it first")
-    model = build_model_with_cfg(FairNasNet, name, False, arch=MODELS[name], **kwargs)
-    model.provenance = dict(PROVENANCE[name])
-    return model
+    return create_with_cfg(
+        FairNasNet, name, pretrained, PROVENANCE[name], arch=MODELS[name], **kwargs
+    )
 
 
 @register_model

@@ -15,12 +15,19 @@ with ``validate(steps=None, ops=ALL_OPS)``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from common.errors import NasReproError, choices_error
 from common.spaces.darts.genotype import Genotype
 from common.spaces.darts.model import NetworkCIFAR, NetworkImageNet
+from common.spaces.published import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Provenance,
+    provenance_cfg,
+    refuse_pretrained,
+)
 
 # The file most DARTS-space encodings of published cells are read from.
 DARTS_GENOTYPES_FILE = "github.com/quark0/darts cnn/genotypes.py @ f276dd3"
@@ -34,27 +41,9 @@ IMAGENET_NETWORK: dict[str, Any] = {"C": 48, "num_classes": 1000, "layers": 14, 
 # Input statistics of the DARTS authors' data pipelines (cnn/utils.py, cnn/train_imagenet.py).
 CIFAR_MEAN = (0.49139968, 0.48215827, 0.44653124)
 CIFAR_STD = (0.24703233, 0.24348505, 0.26158768)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # Arguments timm.create_model passes to every entry point; these networks take none of them.
 _TIMM_ARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir")
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a published cell comes from: the paper that found it, the table that reports it,
-    the file its genotype was read from, and what differs from the paper's network."""
-
-    paper: str
-    paper_id: str
-    origin: str
-    origin_url: str
-    table: str
-    notes: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -130,11 +119,7 @@ def timm_cfg(name: str) -> dict[str, Any]:
     common = {
         "num_classes": spec.kwargs["num_classes"],
         "classifier": "classifier",
-        "paper_ids": prov.paper_id,
-        "paper_name": prov.paper,
-        "origin_url": prov.origin_url,
-        "description": f"{spec.cell} cell ({prov.origin})",
-        "notes": (prov.table, prov.notes),
+        **provenance_cfg(prov.as_dict(), f"{spec.cell} cell ({prov.origin})"),
     }
     if spec.network == "cifar":
         return {
@@ -179,8 +164,7 @@ def build_model(name: str, **overrides: Any) -> NetworkCIFAR | NetworkImageNet:
 def create(name: str, pretrained: bool, kwargs: dict[str, Any]) -> NetworkCIFAR | NetworkImageNet:
     """The body of a timm entry point: no weights are released here, and timm's own
     arguments are dropped before the network's constructor sees the rest."""
-    if pretrained:
-        raise NasReproError(f"no pretrained weights are registered for {name}; train it first")
+    refuse_pretrained(name, pretrained)
     for key in _TIMM_ARGS:
         kwargs.pop(key, None)
     return build_model(name, **kwargs)
