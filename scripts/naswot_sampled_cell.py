@@ -28,23 +28,11 @@ from common.errors import NasReproError
 from common.protocols.repeated import run_seed
 from common.results.leaderboard import REPO_ROOT, experiment_group
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch
+from reproductions.naswot.report.prose import std_if_drawn
 from reproductions.naswot.search import NaswotSettings, cells, draw_run, replay_cell_score
 
 NASWOT_EXPERIMENT = "naswot_nb201_cifar10-jpeg_n10"  # its data module is every NASWOT row's
 ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
-
-
-def std_if_drawn(
-    values: np.ndarray, cell_value: float, q: float, draws: int = 10_000, seed: int = 0
-) -> np.ndarray:
-    """Pooled std of ``values`` after each run, independently with probability ``q``, is
-    replaced by ``cell_value`` (as if it had drawn the cell and chosen it); one std per draw."""
-    values = np.asarray(values, dtype=np.float64)
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q must be a probability in [0, 1], got {q}")
-    rng = np.random.default_rng(seed)
-    swapped = rng.random((draws, values.size)) < q
-    return np.where(swapped, cell_value, values).std(axis=1)
 
 
 def what_if(group: dict, name: str, cell: Nb201Arch, q: float, bench: Nb201Benchmark) -> None:

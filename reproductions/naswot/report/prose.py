@@ -226,9 +226,15 @@ def cell_metrics(ctx, exp: str) -> dict[str, float]:
     return {m: rec["metrics"][m][0] for m in METRICS}
 
 
-def std_if_drawn(values: np.ndarray, cell_value: float, q: float, draws: int = BOOT) -> np.ndarray:
-    """As ``scripts/naswot_sampled_cell.py``: the pooled std after each run, with probability
-    ``q``, is replaced by the cell's value; one std per draw (seed 0)."""
-    rng = np.random.default_rng(0)
+def std_if_drawn(
+    values: np.ndarray, cell_value: float, q: float, draws: int = BOOT, seed: int = 0
+) -> np.ndarray:
+    """Pooled std of ``values`` after each run, independently with probability ``q``, is
+    replaced by ``cell_value`` (as if it had drawn the cell and chosen it); one std per draw.
+    ``scripts/naswot_sampled_cell.py`` prints the same numbers."""
+    values = np.asarray(values, dtype=np.float64)
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be a probability in [0, 1], got {q}")
+    rng = np.random.default_rng(seed)
     swapped = rng.random((draws, values.size)) < q
     return np.where(swapped, cell_value, values).std(axis=1)
