@@ -142,10 +142,11 @@ class MaskMixer(EdgeMixer):
         kept = [op for op in self.ops if op in state[edge]]  # type: ignore[index]
         if not kept:
             return None
-        if self.reduction == "scaled_sum":
-            weight = 1.0 / len(kept)
-            return sum(ops[op](x) * weight for op in kept)
-        out = sum(ops[op](x) for op in kept)
+        weight = 1.0 / len(kept) if self.reduction == "scaled_sum" else None
+        out = None
+        for op in kept:  # starts from the first output: no `0 + x` add (same values as sum())
+            term = ops[op](x) if weight is None else ops[op](x) * weight
+            out = term if out is None else out + term
         return out / len(kept) if self.reduction == "mean" else out
 
 
