@@ -222,6 +222,7 @@ class SinglePathSupernetModule(L.LightningModule):
             "supernet_train_loss": e["loss"] / max(e["seen"], 1),
             "choice_spread_epoch": _spread(counts),
             "choice_spread_total": _spread(self.choice_counts),
+            "choice_counts_epoch": counts.tolist(),  # positions x choices, this epoch
             # to the end of the last step: a callback measuring after it is not counted
             "epoch_wall_s": e.get("end", e["start"]) - e["start"],
         }

@@ -3,8 +3,6 @@ bootstrap intervals, the architecture sample, and the curve callback during trai
 
 from __future__ import annotations
 
-import random
-
 import lightning as L
 import numpy as np
 import pytest
@@ -93,11 +91,11 @@ def test_curve_during_training_restores_the_supernet():
     truth = [sum(op == "c" for op in a) + 0.1 * i for i, a in enumerate(archs)]
     calls = []
 
-    def evaluate(arch):  # a stand-in for inherited-weight accuracy: changes the path
+    def evaluate(arch):  # a stand-in for inherited-weight accuracy: changes path and mode
         net.mixer.set_choice(space.choice(arch))
         net.eval()
         calls.append(arch)
-        return float(sum(op == "c" for op in arch)) + random.random() * 0.01
+        return -truth[archs.index(arch)]  # a perfectly inverted ranking
 
     logged = []
     curve = RankingCurve(
@@ -105,9 +103,10 @@ def test_curve_during_training_restores_the_supernet():
     )
     states = []
 
-    class Spy(L.Callback):  # runs after the curve: the supernet is back in train mode
+    class Spy(L.Callback):  # runs after the curve: train mode and the trained path are back
         def on_train_epoch_end(self, trainer, pl_module):
-            states.append(pl_module.training)
+            last = space.choice(pl_module.last_paths[-1])
+            states.append(pl_module.training and net.mixer.choice() == last)
 
     trainer = L.Trainer(
         max_epochs=3,
@@ -121,4 +120,6 @@ def test_curve_during_training_restores_the_supernet():
     assert [h["epochs"] for h in curve.history] == [2, 3]  # every 2 epochs, and at the end
     assert [h["path_steps"] for h in curve.history] == [4, 6]
     assert logged == [2, 3] and len(calls) == 16 and all(states)
-    assert curve.history[-1]["kendall_tau"] > 0.5
+    assert curve.history[-1]["kendall_tau"] == pytest.approx(-1.0)
+    assert curve.history[-1]["spearman"] == pytest.approx(-1.0)
+    assert curve.history[-1]["p_at_top"] == 0.0
