@@ -1,4 +1,4 @@
-"""SPOS and FairNAS on NAS-Bench-201 differ only where the papers differ: the sampler and the
+"""SPOS and FairNAS on NAS-Bench-201 and on NAS-Bench-Macro differ only where the papers differ: the sampler and the
 search. Data, supernet, optimiser, evaluation, ranking sample and search budget are the same,
 and the supernet schedules spend the same compute (FairNAS trains m paths a step)."""
 
@@ -7,8 +7,12 @@ from omegaconf import OmegaConf
 
 from common.cli import CONF_DIR
 from common.spaces.nb201.arch import OPS
+from common.spaces.nb_macro.arch import OPS as MACRO_OPS
 
-PAIRS = [("spos_nb201_cifar10-jpeg_reduced", "fairnas_nb201_cifar10-jpeg_reduced")]
+PAIRS = [
+    ("spos_nb201_cifar10-jpeg_reduced", "fairnas_nb201_cifar10-jpeg_reduced", len(OPS)),
+    ("spos_nb-macro_cifar10-jpeg_reduced", "fairnas_nb-macro_cifar10-jpeg_reduced", len(MACRO_OPS)),
+]
 DIFFERENT = {"experiment_name", "paper"}
 
 
@@ -19,9 +23,8 @@ def composed(name: str) -> dict:
 
 
 def test_everything_else_equal():
-    for spos_name, fair_name in PAIRS:
+    for spos_name, fair_name, m in PAIRS:
         spos, fair = composed(spos_name), composed(fair_name)
-        m = len(OPS)
         # equal compute: one path a step against m paths a step
         assert spos["supernet"].pop("epochs") == m * fair["supernet"].pop("epochs")
         assert spos["ranking"].pop("every") == m * fair["ranking"].pop("every")
@@ -38,6 +41,7 @@ def test_everything_else_equal():
 
 
 def test_spos_sampler_is_uniform_unless_bins_are_set():
-    spos = composed(PAIRS[0][0])
-    assert spos["supernet"]["sampler"]["bins"] is None
-    assert spos["search"]["cost_limit"] is None
+    for spos_name, _, _ in PAIRS:
+        spos = composed(spos_name)
+        assert spos["supernet"]["sampler"]["bins"] is None
+        assert spos["search"]["cost_limit"] is None
