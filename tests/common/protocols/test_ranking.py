@@ -9,9 +9,9 @@ import pytest
 import torch
 from scipy import stats
 
+from common.protocols.one_shot import fixed_batches
 from common.protocols.ranking import (
     RankingCurve,
-    fixed_batches,
     kendall_tau,
     precision_at_top,
     ranking_report,
