@@ -4,10 +4,7 @@ reward, under the NB-201 query protocol (``common.protocols.nb201_query``). No w
 shared or trained: this isolates the controller, and the algorithm-quality test checks that
 it beats random search at equal budget.
 
-The policy is the NB-201 one (``nb201_policy``): AutoDL's encoding of a cell as 6 decisions
-(edges in the order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2, AutoDL ``search_cells.py`` L45-46
-``sorted(edges)``) over the 5 ops in NB-201's order (``cell_operations.py`` L95), which are
-the orders of ``common.spaces.nb201.arch``. Each update draws ``num_aggregate`` cells with
+The policy is AutoDL's NB-201 controller (``nb201_policy``). Each update draws ``num_aggregate`` cells with
 the current policy, queries them, and takes one step on their mean REINFORCE loss; the
 answer is the best-scored cell queried.
 """
@@ -18,35 +15,10 @@ import random
 
 import torch
 
-from common.controllers.lstm_policy import LstmPolicy
 from common.controllers.reinforce import MovingAverageBaseline, controller_adam, reinforce_update
 from common.evaluators.base import Evaluator
-from common.spaces.nb201.arch import NUM_EDGES, OPS, Nb201Arch
-
-
-def nb201_policy(
-    lstm_size: int = 32,
-    lstm_layers: int = 2,
-    tanh_constant: float | None = 2.5,
-    temperature: float | None = 5.0,
-) -> LstmPolicy:
-    """AutoDL's NB-201 controller (search_model_enas_utils.py L13-46: defaults 32, 2, 2.5,
-    5.0; ``nn.LSTM`` and ``nn.Linear`` with biases, its partial uniform init)."""
-    return LstmPolicy(
-        num_decisions=NUM_EDGES,
-        num_choices=len(OPS),
-        lstm_size=lstm_size,
-        lstm_layers=lstm_layers,
-        tanh_constant=tanh_constant,
-        temperature=temperature,
-        lstm_bias=True,
-        softmax_bias=True,
-        init="autodl",
-    )
-
-
-def decode(row: torch.Tensor | list[int]) -> Nb201Arch:
-    return Nb201Arch.from_indices([int(v) for v in row])
+from common.spaces.nb201.arch import Nb201Arch
+from reproductions.enas.nb201_policy import decode, nb201_policy
 
 
 def controller_search(

@@ -11,7 +11,8 @@ from scipy import stats
 
 from common.protocols.nb201_query import Nb201Protocol, run_protocol
 from common.spaces.nb201.arch import Nb201Arch
-from reproductions.enas.table_search import controller_search, decode, nb201_policy
+from reproductions.enas.nb201_policy import decode, nb201_policy
+from reproductions.enas.table_search import controller_search
 from reproductions.random_search.search import random_search
 
 # Test settings, not AutoDL's: with the 12,000 s budget (~100 queries) AutoDL's lr 1e-3 and
