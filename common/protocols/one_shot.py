@@ -14,7 +14,6 @@ import time
 from pathlib import Path as FilePath
 from typing import Any
 
-import lightning as L
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -22,6 +21,7 @@ from torch import nn
 
 from common.data.base import ArrayDataset
 from common.data.transforms import eval_transform
+from common.data.views import TrainHalf
 from common.errors import NasReproError
 from common.evaluators.inherited import InheritedWeightsEvaluator
 from common.protocols.ranking import RankingCurve, ranking_report, ranking_sample
@@ -29,17 +29,6 @@ from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.training.fit import fit
 from common.training.single_path import PathSpace, SinglePathSupernetModule
-
-
-class _TrainHalf(L.LightningDataModule):
-    """Only the weights' half of a search split (the other half scores architectures)."""
-
-    def __init__(self, data: L.LightningDataModule) -> None:
-        super().__init__()
-        self.data = data
-
-    def train_dataloader(self):
-        return self.data.train_dataloader()
 
 
 class _OnDevice:
@@ -143,7 +132,7 @@ def one_shot_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
     )
 
     start = time.perf_counter()
-    fit(module, _TrainHalf(data), cfg.trainer, run_epochs, logger, callbacks=[curve])
+    fit(module, TrainHalf(data), cfg.trainer, run_epochs, logger, callbacks=[curve])
     fit_s = time.perf_counter() - start
     if torch.cuda.is_available() and cfg.trainer.accelerator in ("auto", "gpu", "cuda"):
         net.cuda()

@@ -17,12 +17,12 @@ import random
 from itertools import islice
 from pathlib import Path
 
-import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from scipy import stats
 
+from common.data.views import TrainHalf
 from common.errors import NasReproError
+from common.protocols.ranking import kendall_tau
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.nb201.arch import Nb201Arch
@@ -30,26 +30,6 @@ from common.training.fit import fit
 from reproductions.enas.search_module import PARAMETER_FREE, EnasSearchModule
 
 DERIVATION = "best of {n} sampled children, each scored on one minibatch of the other half"
-
-
-class TrainHalf(L.LightningDataModule):
-    """Only the training half drives Lightning's loop; the controller draws its reward
-    minibatches from the other half itself."""
-
-    def __init__(self, data: L.LightningDataModule) -> None:
-        super().__init__()
-        self.data = data
-
-    def setup(self, stage: str | None = None) -> None:
-        self.data.setup("fit")
-
-    def train_dataloader(self):
-        return self.data.train_dataloader()
-
-
-def kendall_tau(x: list[float], y: list[float]) -> float:
-    """Kendall's tau-b. To be replaced by ``common/protocols/ranking.py`` once it lands."""
-    return float(stats.kendalltau(x, y).statistic)
 
 
 def rank_sample(num_archs: int, seed: int) -> list[Nb201Arch]:
