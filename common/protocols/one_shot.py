@@ -177,6 +177,11 @@ def one_shot_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
         diagnostics={
             "found_supernet_score": result.evaluated[result.best],
             "ranking_curve": curve.history,
+            "ranking_final_scores": {  # the last point's per-architecture scores (scatter plots)
+                "archs": [str(a) for a in archs],
+                "truth": truth,
+                "supernet_score": curve.last_scores,
+            },
             "ranking_anchor": _anchor(rk.get("anchor"), archs, truth, report),
             "supernet_epochs": module.history,
             "choice_counts": module.counts_table(),
