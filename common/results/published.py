@@ -5,6 +5,8 @@ the experiment and metric that reproduce it, its source (key + table/section), a
 band and a confidence: ``verified`` = read in the primary source; ``secondary`` = read in a
 paper that copies it; ``unverified`` = a lead not yet checked against any source opened here
 (shown as such on the leaderboard). ``validate`` is the checker the tests run on every file.
+An optional ``anchors`` list holds reference points that no experiment reproduces (e.g. the
+ranking quality of a released supernet), with the same provenance fields.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REPRODUCTIONS_DIR = REPO_ROOT / "reproductions"
 PAPER_KEYS = ("key", "title", "authors", "venue", "year", "bibtex")
 RESULT_KEYS = ("id", "experiment", "metric", "dataset", "value", "source", "where", "confidence")
+ANCHOR_KEYS = ("id", "metric", "dataset", "value", "source", "where", "confidence")
 CONFIDENCE = ("verified", "secondary", "unverified")
 
 
@@ -71,6 +74,21 @@ def validate(record: dict, path: Path | str = "<published>") -> None:
         ):
             raise NasReproError(
                 f"{path}: result {res['id']!r} cites unknown source {res['source']!r}"
+            )
+    for anchor in record.get("anchors", []):
+        missing = [k for k in ANCHOR_KEYS if k not in anchor]
+        if missing:
+            raise NasReproError(f"{path}: anchor {anchor.get('id')!r} lacks {missing}")
+        if anchor["id"] in ids:
+            raise NasReproError(f"{path}: duplicate id {anchor['id']!r}")
+        ids.add(anchor["id"])
+        if anchor["confidence"] not in CONFIDENCE:
+            raise NasReproError(
+                f"{path}: anchor {anchor['id']!r} confidence must be one of {CONFIDENCE}"
+            )
+        if anchor["source"] not in {*record.get("sources", {}), record["paper"]["key"]}:
+            raise NasReproError(
+                f"{path}: anchor {anchor['id']!r} cites unknown source {anchor['source']!r}"
             )
 
 
