@@ -4,7 +4,9 @@ Per paper: each published number beside the reproduced mean +- std over all cano
 of its experiment, the difference and whether it lies within the published band (the
 tolerance, else one published std). Then the common NAS-Bench-201 board (every method run on
 it, CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy, like the NB-201 paper's table) and
-a plot of it. Never hand-edited: ``nasrepro-leaderboard --check`` fails when it is stale.
+a plot of it; then the supernet ranking quality of the weight-sharing runs beside published
+anchors, with a figure per space (``ranking_board``, ``figures``). Never hand-edited:
+``nasrepro-leaderboard --check`` fails when it is stale (or a linked figure is missing).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import NasReproError
-from common.results import published, readme_blocks
+from common.results import figures, published, ranking_board, readme_blocks
 from common.results.record import load_records
 
 REPO_ROOT = published.REPO_ROOT
@@ -228,6 +230,7 @@ def render(results_dir: Path) -> tuple[str, list]:
         "",
         "![NAS-Bench-201 board](results/leaderboard_nb201.png)",
         "",
+        *ranking_board.section(groups),
         "## Per paper",
         "",
     ]
@@ -299,12 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     text, rows = render(args.results)
     readmes = readme_updates(args.results)
+    groups = aggregate(load_records(args.results))
     if args.check:
         stale = [
             p
             for p, t in [(args.out, text), *readmes.items()]
             if not p.exists() or p.read_text() != t
         ]
+        stale += [p for p in figures.figure_paths(groups, args.results) if not p.exists()]
         if stale:
             print(
                 f"error: stale: {', '.join(map(str, stale))}; run nasrepro-leaderboard",
@@ -316,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     for path, new in readmes.items():
         path.write_text(new)
     plot_nb201(rows, args.results / "leaderboard_nb201.png")
-    print(f"wrote {args.out} and {args.results / 'leaderboard_nb201.png'}")
+    written = [args.results / "leaderboard_nb201.png"]
+    written += figures.write_ranking_figures(groups, args.results)
+    print(f"wrote {args.out} and {', '.join(map(str, written))}")
     return 0
 
 
