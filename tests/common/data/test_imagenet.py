@@ -16,25 +16,9 @@ from torchvision import transforms
 
 from common.data.imagenet import ImageNetDataModule, OpenCVResize, ToBGRTensor, per_class_holdout
 from common.errors import NasReproError
+from tests.common.data.imagenet_tree import WNIDS, write_tree
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "data" / "imagenet.yaml"
-WNIDS = ("n01440764", "n01443537", "n01484850")
-
-
-def write_tree(root: Path, train_per_class: int = 6, val_per_class: int = 2) -> Path:
-    """``root/train/<wnid>/`` and ``root/val/<wnid>/`` with small random images (JPEG, and one
-    PNG a class, of varied sizes), seed 0."""
-    rng = np.random.default_rng(0)
-    for part, n in (("train", train_per_class), ("val", val_per_class)):
-        for wnid in WNIDS:
-            folder = root / part / wnid
-            folder.mkdir(parents=True)
-            for k in range(n):
-                h, w = int(rng.integers(20, 40)), int(rng.integers(20, 40))
-                image = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
-                suffix = "PNG" if k == 0 else "JPEG"
-                image.save(folder / f"{wnid}_{k}.{suffix}")
-    return root
 
 
 def tiny(root: Path, **kwargs) -> ImageNetDataModule:
