@@ -110,8 +110,8 @@ class OpenCVResize:
                 import cv2  # noqa: F401
             except ImportError as e:
                 raise NasReproError(
-                    "OpenCVResize(backend=opencv) needs OpenCV: pip install "
-                    "opencv-python-headless, or set data.resize_backend=torch (README deviations)"
+                    "OpenCVResize(backend=opencv) needs OpenCV: pip install opencv-python-headless,"
+                    " or resize in torch: data.eval_transform.transforms.0.backend=torch (SPOS README)"
                 ) from e
         self.size = int(size)
         self.backend = backend

@@ -4,6 +4,7 @@ official transforms (SPOS's BGR 0..255 pipeline, FairNAS's normalised one) and t
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,13 @@ def test_spos_tensor_is_bgr_and_unnormalised():
     t = ToBGRTensor()(Image.fromarray(rgb))
     assert t.shape == (3, 2, 3) and t.dtype == torch.float32
     assert t[2].eq(200).all() and t[:2].eq(0).all()  # red is the last channel, 0..255
+
+
+def test_opencv_backend_without_opencv_says_what_to_do(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 raises ImportError
+    with pytest.raises(NasReproError, match="pip install opencv-python-headless") as err:
+        OpenCVResize(256, backend="opencv")
+    assert "transforms.0.backend=torch" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_opencv_resize_follows_the_official_size_formula_and_matches_cv2():
