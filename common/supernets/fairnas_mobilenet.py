@@ -35,7 +35,7 @@ from common.spaces.fairnas_mobilenet.space import (
     SEPARABLE_WIDTH,
     STEM_WIDTH,
 )
-from common.supernets.mixers import EdgeMixer, SinglePathMixer
+from common.supernets.mixers import EdgeMixer, SinglePathMixer, mix_chain
 from common.supernets.spos_shufflenet import drop_bn_affine
 
 OPS: tuple[str, ...] = tuple(f"e{e}k{k}" for e, k in CHOICES)  # choice id k is OPS[k]
@@ -73,13 +73,8 @@ class FairNasSupernet(nn.Module):
         self.mixer = mixer(ops=OPS, num_edges=NUM_LAYERS, cell_types=CELL_TYPES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = self.mixer.state("chain")
         x = self.separable_conv(self.stem(x))
-        for i, layer in enumerate(self.layers):
-            out = self.mixer.mix(layer, x, i, state)
-            if out is None:
-                raise RuntimeError(f"FairNAS supernet layer {i} has no active block")
-            x = out
+        x = mix_chain(self.mixer, self.layers, x, "FairNAS supernet layer", "block")
         x = self.dropout(self.conv_head(x).mean((2, 3)))
         return self.classifier(x)
 

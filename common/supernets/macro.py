@@ -27,7 +27,7 @@ from common.spaces.nb_macro.model import (
     make_op,
     make_stem,
 )
-from common.supernets.mixers import CellMask, EdgeMixer, SinglePathMixer, SoftmaxMixer
+from common.supernets.mixers import CellMask, EdgeMixer, SinglePathMixer, SoftmaxMixer, mix_chain
 
 CELL_TYPES = ("chain",)
 
@@ -61,13 +61,7 @@ class MacroSupernet(nn.Module):
         self.mixer = mixer(ops=tuple(ops), num_edges=NUM_LAYERS, cell_types=CELL_TYPES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = self.mixer.state("chain")
-        x = self.stem(x)
-        for i, layer in enumerate(self.layers):
-            out = self.mixer.mix(layer, x, i, state)
-            if out is None:
-                raise RuntimeError(f"NAS-Bench-Macro supernet layer {i} has no active op")
-            x = out
+        x = mix_chain(self.mixer, self.layers, self.stem(x), "NAS-Bench-Macro supernet layer", "op")
         x = self.out(x)
         return self.classifier(x.flatten(1))
 

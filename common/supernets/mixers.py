@@ -195,3 +195,18 @@ class SinglePathMixer(MaskMixer):
         }
         self.set_choice(choice)
         return choice
+
+
+def mix_chain(
+    mixer: EdgeMixer, layers: nn.ModuleList, x: torch.Tensor, what: str, unit: str
+) -> torch.Tensor:
+    """A chain supernet's body: layer ``i`` is edge ``i`` of the one cell type ``"chain"``, its
+    mixed output the next layer's input. A layer with no active op is an error (``what`` and
+    ``unit`` name it: a chain has no other path around it)."""
+    state = mixer.state("chain")
+    for i, layer in enumerate(layers):
+        out = mixer.mix(layer, x, i, state)
+        if out is None:
+            raise RuntimeError(f"{what} {i} has no active {unit}")
+        x = out
+    return x

@@ -24,7 +24,7 @@ from torch import nn
 from common.spaces.spos_shufflenet import BLOCKS, CHOICES, NUM_BLOCKS, SposArch, make_block
 from common.spaces.spos_shufflenet.model import ShuffleNetOneShot
 from common.spaces.spos_shufflenet.space import DROP_RATE, HEAD_WIDTH, STEM_WIDTH
-from common.supernets.mixers import EdgeMixer, SinglePathMixer
+from common.supernets.mixers import EdgeMixer, SinglePathMixer, mix_chain
 
 OPS: tuple[str, ...] = CHOICES  # op names of each position: choice id k is OPS[k]
 CELL_TYPES = ("chain",)
@@ -76,13 +76,9 @@ class SposSupernet(nn.Module):
         self.mixer = mixer(ops=OPS, num_edges=NUM_BLOCKS, cell_types=CELL_TYPES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        state = self.mixer.state("chain")
-        x = self.first_conv(x)
-        for i, layer in enumerate(self.layers):
-            out = self.mixer.mix(layer, x, i, state)
-            if out is None:
-                raise RuntimeError(f"SPOS supernet position {i} has no active block")
-            x = out
+        x = mix_chain(
+            self.mixer, self.layers, self.first_conv(x), "SPOS supernet position", "block"
+        )
         x = self.dropout(self.conv_last(x).mean((2, 3)))
         return self.classifier(x)
 
