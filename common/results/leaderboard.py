@@ -5,7 +5,9 @@ of its experiment, the difference and whether it lies within the published band 
 tolerance, else one published std). Then the common NAS-Bench-201 board (every method run on
 it, CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy, like the NB-201 paper's table) and
 a plot of it; then the supernet ranking quality of the weight-sharing runs beside published
-anchors, with a figure per space (``ranking_board``, ``figures``). Never hand-edited:
+anchors, with a figure per space (``ranking_board``, ``figures``); then the searches that
+train their children, each beside random search of equal cost, with a figure per comparison
+(``search_board``). Never hand-edited:
 ``nasrepro-leaderboard --check`` fails when it is stale (or a linked figure is missing).
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import NasReproError
-from common.results import figures, published, ranking_board, readme_blocks
+from common.results import figures, published, ranking_board, readme_blocks, search_board
 from common.results.record import load_records
 
 REPO_ROOT = published.REPO_ROOT
@@ -231,6 +233,7 @@ def render(results_dir: Path) -> tuple[str, list]:
         "![NAS-Bench-201 board](results/leaderboard_nb201.png)",
         "",
         *ranking_board.section(groups),
+        *search_board.section(groups),
         "## Per paper",
         "",
     ]
@@ -309,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             for p, t in [(args.out, text), *readmes.items()]
             if not p.exists() or p.read_text() != t
         ]
-        stale += [p for p in figures.figure_paths(groups, args.results) if not p.exists()]
+        figs = figures.figure_paths(groups, args.results)
+        figs += search_board.figure_paths(groups, args.results)
+        stale += [p for p in figs if not p.exists()]
         if stale:
             print(
                 f"error: stale: {', '.join(map(str, stale))}; run nasrepro-leaderboard",
@@ -323,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     plot_nb201(rows, args.results / "leaderboard_nb201.png")
     written = [args.results / "leaderboard_nb201.png"]
     written += figures.write_ranking_figures(groups, args.results)
+    written += search_board.write_figures(groups, args.results)
     print(f"wrote {args.out} and {', '.join(map(str, written))}")
     return 0
 

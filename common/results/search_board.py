@@ -1,0 +1,163 @@
+"""The leaderboard's "Searches over trained children" section: controller searches that learn
+from each child's accuracy (NAS-RL, MetaQNN, NASNet, PNAS), beside random search of equal cost.
+
+A search's record holds, in ``diagnostics``:
+
+- ``children``: one entry per child evaluated, in evaluation order, each with its ``reward``
+  (the search's own reward, e.g. validation accuracy in %), ``cost_s`` and ``cached``, and
+  any extra such as MetaQNN's ``epsilon``;
+- ``curve_group``: the comparison it belongs to (a controller run and its equal-cost random
+  search share it, e.g. ``nas-rl_nas-rl-space_cifar10-jpeg``);
+- ``curve_label``: its line in the figure (``NAS-RL (REINFORCE)``, ``random search``).
+
+Per group: a table of its experiments (children, trained, best reward, mean reward of the
+last quarter of children, cost) and a figure ``results/search_<group>.png`` of reward against
+children evaluated: each child as a dot, its rolling mean as a line (MetaQNN's Fig. 3 plots a
+rolling mean over 100 models), per experiment. The papers' figures compare the same way (the
+NASNet paper's RL against random search; MetaQNN's accuracy as epsilon falls).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+
+def search_groups(groups: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """Experiment groups whose every record holds children, by ``curve_group`` then
+    experiment name (sorted: deterministic tables and figures)."""
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for exp, g in sorted(groups.items()):
+        diags = [r.get("diagnostics", {}) for r in g["records"]]
+        if diags and all(d.get("children") for d in diags):
+            out[diags[0].get("curve_group") or exp][exp] = g
+    return dict(sorted(out.items()))
+
+
+def figure_name(group: str) -> str:
+    return f"search_{group}.png"
+
+
+def label_of(exp: str, group: dict) -> str:
+    return group["records"][0]["diagnostics"].get("curve_label") or exp
+
+
+def rolling_mean(values: list[float], window: int) -> list[float]:
+    """Mean of the last ``window`` values at each position (fewer at the start)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def window_for(n: int) -> int:
+    """MetaQNN's 100-model window, shorter for short runs (a tenth of the run, at least 5)."""
+    return max(5, min(100, n // 10))
+
+
+def _rewards(rec: dict) -> list[float]:
+    return [float(c["reward"]) for c in rec["diagnostics"]["children"]]
+
+
+def _fmt(values: list[float], digits: int = 2) -> str:
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.pstdev(values):.{digits}f}"
+
+
+def experiment_row(exp: str, group: dict) -> str:
+    recs = group["records"]
+    children = [r["diagnostics"]["children"] for r in recs]
+    rewards = [_rewards(r) for r in recs]
+    trained = [sum(1 for c in ch if not c.get("cached")) for ch in children]
+    last_quarter = [statistics.mean(r[-max(1, len(r) // 4) :]) for r in rewards]
+    cost = [sum(float(c.get("cost_s", 0.0)) for c in ch) / 3600 for ch in children]
+    seeds = ",".join(str(s) for s in sorted(group["seeds"]))
+    cells = [
+        label_of(exp, group),
+        " / ".join(dict.fromkeys(r["data_variant"] for r in recs)),
+        " / ".join(str(len(ch)) for ch in children),
+        " / ".join(str(t) for t in trained),
+        _fmt([max(r) for r in rewards]),
+        _fmt(last_quarter),
+        _fmt(cost, 3),
+        f"`{exp}` (seed {seeds})",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def section(groups: dict[str, dict]) -> list[str]:
+    found = search_groups(groups)
+    if not found:
+        return []
+    lines = [
+        "## Searches over trained children",
+        "",
+        "Controller searches that train each child they sample and learn from its accuracy,",
+        "each beside random search at equal cost where one ran. Reward: the search's own",
+        "signal (validation accuracy of the briefly trained child, %); never a test accuracy.",
+        "Children: evaluated in order (cached repeats included); trained: how many were",
+        "trained (the rest came from the cache); last quarter: the mean reward of the last",
+        "quarter of children, what a learning controller raises. Several records: mean ± std.",
+        "",
+    ]
+    head = (
+        "| search | data | children | trained | best reward | mean reward, last quarter"
+        " | children's training (CPU h) | experiment |"
+    )
+    for name, entries in found.items():
+        lines += [f"**{name}**", "", head, "|---" * 8 + "|"]
+        lines += [experiment_row(exp, g) for exp, g in entries.items()]
+        lines += [
+            "",
+            f"![{name}: reward against children evaluated](results/{figure_name(name)})",
+            "",
+        ]
+    return lines
+
+
+def plot_group(name: str, entries: dict[str, dict], path: Path) -> None:
+    """Reward against children evaluated: dots per child, rolling mean per experiment."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (exp, group) in enumerate(entries.items()):
+        color = f"C{i}"
+        for j, rec in enumerate(group["records"]):
+            r = _rewards(rec)
+            x = range(1, len(r) + 1)
+            w = window_for(len(r))
+            ax.scatter(x, r, s=6, color=color, alpha=0.25, linewidths=0)
+            label = f"{label_of(exp, group)} (rolling mean, {w})" if j == 0 else None
+            ax.plot(x, rolling_mean(r, w), color=color, linewidth=2, label=label)
+    ax.set_xlabel("children evaluated")
+    ax.set_ylabel("reward (validation accuracy, %)")
+    ax.set_title(name)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def figure_paths(groups: dict[str, dict], results_dir: Path) -> list[Path]:
+    return [results_dir / figure_name(g) for g in search_groups(groups)]
+
+
+def write_figures(groups: dict[str, dict], results_dir: Path) -> list[Path]:
+    paths = []
+    for name, entries in search_groups(groups).items():
+        path = results_dir / figure_name(name)
+        plot_group(name, entries, path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,82 @@
+"""The leaderboard's section for searches over trained children, from synthetic records whose
+values can be checked by hand: grouping by comparison, the row statistics, the rolling mean,
+and one figure per comparison that ``--check`` demands."""
+
+from matplotlib.image import imread
+
+from common.results import leaderboard, search_board
+from common.results.record import load_records, write_json_atomic
+
+
+def _record(exp, rewards, seed=0, group="toy_space_digits", label=None, cached=()):
+    children = [
+        {"index": i, "arch": f"a{i}", "reward": r, "cost_s": 36.0, "cached": i in cached}
+        for i, r in enumerate(rewards)
+    ]
+    return {
+        "schema": 1,
+        "experiment": exp,
+        "paper": exp.split("_")[0],
+        "stage": "search",
+        "scale": "reduced",
+        "seed": seed,
+        "data_variant": "digits",
+        "metrics": {"best_val_acc": [max(rewards)]},
+        "protocol": {},
+        "diagnostics": {"children": children, "curve_group": group, "curve_label": label},
+        "cost": {"wall_clock_s": 150.0},
+        "device": "cpu",
+        "git_commit": "0123456789",
+        "config": {"board": None},
+    }
+
+
+def test_rolling_mean_by_hand():
+    assert search_board.rolling_mean([1, 2, 3, 4], 2) == [1.0, 1.5, 2.5, 3.5]
+    assert search_board.rolling_mean([4.0], 100) == [4.0]
+    assert search_board.window_for(40) == 5
+    assert search_board.window_for(500) == 50
+    assert search_board.window_for(5000) == 100
+
+
+def test_rows_group_and_pool_seeds():
+    recs = [
+        _record("metaqnn_toy_digits", [10, 20, 30, 40], label="Q-learning", cached=(3,)),
+        _record("metaqnn_toy_digits", [10, 10, 10, 50], seed=1, label="Q-learning"),
+        _record("metaqnn_toy_digits_random", [5, 5, 5, 5], label="random search"),
+        _record("nas-rl_other_c10", [1.0, 2.0], group="other"),
+    ]
+    recs.append({**_record("spos_x_y", [1.0]), "diagnostics": {}})  # not a child search
+    groups = leaderboard.aggregate(recs)
+    found = search_board.search_groups(groups)
+    assert list(found) == ["other", "toy_space_digits"]
+    assert list(found["toy_space_digits"]) == ["metaqnn_toy_digits", "metaqnn_toy_digits_random"]
+    row = search_board.experiment_row("metaqnn_toy_digits", groups["metaqnn_toy_digits"])
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0] == "Q-learning"
+    assert cells[2] == "4 / 4" and cells[3] == "3 / 4"
+    assert cells[4] == "45.00 ± 5.00"  # best 40 and 50
+    assert cells[5] == "45.00 ± 5.00"  # last quarter: 40 and 50
+    assert cells[6] == "0.040 ± 0.000"  # 4 children x 36 s = 0.04 h
+    # a label-less record falls back to its experiment name
+    assert "nas-rl_other_c10" in search_board.experiment_row(
+        "nas-rl_other_c10", groups["nas-rl_other_c10"]
+    )
+
+
+def test_leaderboard_section_and_figures(tmp_path):
+    results = tmp_path / "results"
+    for rec in (
+        _record("metaqnn_toy_digits", list(range(30)), label="Q-learning"),
+        _record("metaqnn_toy_digits_random", [10.0] * 30, label="random search"),
+    ):
+        write_json_atomic(results / rec["paper"] / f"{rec['experiment']}__seed0.json", rec)
+    text, _ = leaderboard.render(results)
+    assert "## Searches over trained children" in text
+    assert "| Q-learning | digits | 30 | 30 | 29.00 | 26.00 |" in text
+    assert "(results/search_toy_space_digits.png)" in text
+    groups = leaderboard.aggregate(load_records(results))
+    (path,) = search_board.write_figures(groups, results)
+    assert path == results / "search_toy_space_digits.png"
+    assert imread(path).shape[2] in (3, 4)
+    assert search_board.figure_paths(groups, results) == [path]
