@@ -145,7 +145,23 @@ def nb201_board(groups: dict[str, dict]) -> tuple[list[str], list[tuple[str, dic
             pub = _pm(ref["value"], ref.get("std")) if ref else "—"
             cells.append(f"{_pm(mean, std)} / {pub}")
         out.append(f"| {exp} (n={n}) | " + " | ".join(cells) + " |")
+    for label, refs in nb201_reference_rows().items():
+        cells = [
+            _pm(refs[m]["value"], refs[m].get("std")) if m in refs else "—" for m in NB201_BOARD
+        ]
+        out.append(f"| {label} | " + " | ".join(f"— / {c}" for c in cells) + " |")
     return out, rows
+
+
+def nb201_reference_rows() -> dict[str, dict[str, dict]]:
+    """Published NB-201 rows of methods not run here (anchors with ``board: nb201``, e.g. the
+    NB-201 paper's RSPS row beside the one-shot methods), by row label then metric."""
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for paper in published.list_papers():
+        for a in published.load_published(paper).get("anchors", []):
+            if a.get("board") == "nb201":
+                out[f"{a['row']} [{a['confidence']}]"][a["metric"]] = a
+    return dict(out)
 
 
 def plot_nb201(rows: list[tuple[str, dict, dict]], path: Path) -> None:

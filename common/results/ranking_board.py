@@ -138,7 +138,7 @@ def published_anchors() -> list[dict]:
     for paper in published.list_papers():
         rec = published.load_published(paper)
         entries = [r for r in rec["results"] if r["metric"].startswith("ranking_")]
-        entries += rec.get("anchors", [])
+        entries += [a for a in rec.get("anchors", []) if a["metric"].startswith("ranking_")]
         for e in entries:
             space = e.get("space") or method_and_space(e["experiments"][0])[1]
             row = rows.setdefault(
