@@ -161,3 +161,14 @@ def test_validator_rejects_an_unsourced_anchor():
     rec["anchors"][0]["source"] = "nowhere"
     with pytest.raises(NasReproError, match="cites unknown source 'nowhere'"):
         published.validate(rec)
+
+
+def test_nb201_reference_rows_stay_off_the_ranking_anchors():
+    """The RSPS row (an accuracy anchor for the NB-201 board) is a board row, never a ranking
+    anchor; its published numbers appear as '— / value' cells."""
+    refs = leaderboard.nb201_reference_rows()
+    (label,) = [k for k in refs if "version A" in k]
+    assert refs[label]["cifar10_test"]["value"] == 87.66
+    assert all("RSPS" not in a["label"] for a in ranking_board.published_anchors())
+    board, _ = leaderboard.nb201_board({})
+    assert any(line.startswith(f"| {label} | — / — | — / 87.66 ± 1.69 |") for line in board)
