@@ -2,8 +2,10 @@
 
 Before Hydra runs anything, the overrides are checked against the composed config so that
 bad input fails in one line (``error: ...``, exit 2) and writes nothing: an unknown
-experiment or config option (with the valid names), a malformed override, an unknown key,
-or a value of the wrong type for its key.
+experiment or config option (with the valid names), a malformed override, a key the
+experiment does not have (with the keys it has), a value of the wrong type for its key, a
+value no run can use (a negative count, a seed out of range, a required value left open:
+``common.validation``), or an output directory that cannot be written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hydra
 from omegaconf import DictConfig
 
 from common.errors import NasReproError, choices_error
+from common.validation import check_values, check_writable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO_ROOT / "conf"
@@ -98,6 +101,57 @@ def _check_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> Non
             )
 
 
+def _check_keys(experiment: str, base: DictConfig, overrides: list[str]) -> None:
+    """A plain override ``a.b=v`` must name a key the experiment has (``+a.b=v`` adds one):
+    the error names the deepest part that exists and the keys it holds."""
+    from omegaconf import OmegaConf
+
+    for arg in overrides:
+        key, sep, _ = arg.partition("=")
+        if not sep or key.startswith(("+", "~", "hydra.")) or "/" in key or "@" in key:
+            continue
+        if (CONF_DIR / key).is_dir():
+            continue  # a config group choice: _check_groups
+        if OmegaConf.select(base, key, default="<absent>", throw_on_missing=False) != "<absent>":
+            continue
+        parts = key.split(".")
+        depth = 0
+        while depth < len(parts) - 1 and OmegaConf.is_config(
+            OmegaConf.select(base, ".".join(parts[: depth + 1]), default=None)
+        ):
+            depth += 1
+        parent = ".".join(parts[:depth])
+        node = OmegaConf.select(base, parent) if parent else base
+        keys = sorted(k for k in node.keys() if k != "hydra")
+        where = f"'{parent}'" if parent else "the top level"
+        raise NasReproError(
+            f"experiment {experiment!r} has no key {key!r} (no {parts[depth]!r} at {where},"
+            f" which holds: {', '.join(keys)})"
+        )
+
+
+def _output_dirs(argv: list[str], cfg: DictConfig) -> list[str]:
+    """The directories a run will write: its run (or sweep) directory, and the results
+    directory when it writes a canonical record. Interpolated tails are cut off."""
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [a.partition("=")[2] for a in argv if a.partition("=")[0] == key]
+    dirs = [d.split("$")[0] or "." for d in given] or ["multirun" if multirun else "outputs"]
+    if cfg.get("record", {}).get("canonical"):
+        dirs.append(str(cfg.record.results_dir))
+    return dirs
+
+
+def _check_dirs(argv: list[str], cfg: DictConfig) -> None:
+    for directory in _output_dirs(argv, cfg):
+        try:
+            check_writable(directory)
+        except NasReproError as e:
+            if directory == str(cfg.get("record", {}).get("results_dir")):
+                raise NasReproError(f"{e} (or record.results_dir=<dir>)") from e
+            raise
+
+
 def _experiments(argv: list[str]) -> list[str]:
     """Every experiment the command line names (all of them in a sweep ``experiment=a,b``)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -127,9 +181,13 @@ def validate_argv(argv: list[str]) -> None:
 
     others = [a for a in overrides if a.partition("=")[0] not in ("experiment", "+experiment")]
     for exp in experiments:  # each job of a sweep over experiments
+        base = _compose([f"experiment={exp}"])
+        _check_keys(exp, base, others)
         cfg = _compose([f"experiment={exp}", *others])
-        _check_types(_compose([f"experiment={exp}"]), cfg, others)
+        _check_types(base, cfg, others)
+        check_values(cfg)
         check_canonical(cfg)
+        _check_dirs(argv, cfg)
     if len(experiments) > 1:
         # Hydra composes the sweep itself without any experiment before it runs the jobs
         try:

@@ -42,7 +42,46 @@ def nasrepro(*args, cwd):
             ["experiment=random-search_nb201-space_digits_reduced", "data=mnist"],
             "unknown data 'mnist'; valid: cifar10,",
         ),
-        (["experiment=regularized-evolution_nb201_cifar10", "sed=3"], "Could not override 'sed'"),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "sed=3"],
+            "has no key 'sed' (no 'sed' at the top level, which holds: ",
+        ),
+        (
+            ["experiment=random-search_nb201_cifar10", "trainer.max_epochs=-1"],
+            "no 'max_epochs' at 'trainer', which holds: accelerator,",
+        ),
+        (
+            ["experiment=random-search_nb201_cifar10", "data.batch_size=3"],
+            "has no key 'data.batch_size' (no 'data' at the top level",
+        ),
+        (
+            ["experiment=random-search_nb201_cifar10", "protocol.num_runs=0"],
+            "protocol.num_runs=0: at least 1",
+        ),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "protocol.num_runs=-5"],
+            "protocol.num_runs=-5: a count, never negative",
+        ),
+        (
+            ["experiment=regularized-evolution_nb201_cifar10", "seed=-1"],
+            "seed=-1: a seed is an integer in [0, 2^32)",
+        ),
+        (
+            ["experiment=darts-2nd_darts-space_cifar10_retrain"],
+            "needs genotype=<value>: the path of a genotype.json",
+        ),
+        (
+            ["experiment=random-search_nb201_cifar10", "hydra.run.dir=/proc/nasrepro/x"],
+            "cannot write the output directory '/proc/nasrepro/x'",
+        ),
+        (
+            [
+                "experiment=random-search_nb201_cifar10",
+                "record.canonical=true",
+                "record.results_dir=/proc/nasrepro",
+            ],
+            "(or record.results_dir=<dir>)",
+        ),
         (
             ["experiment=regularized-evolution_nb201_cifar10", "seed=[1"],
             "malformed override 'seed=[1'",
