@@ -67,9 +67,10 @@ def truncations(cfg: DictConfig) -> list[str]:
     out = [
         f"trainer.{k}" for k in TRUNCATING_TRAINER_KEYS if cfg.get("trainer", {}).get(k) is not None
     ]
-    search = cfg.get("search")
-    if isinstance(search, DictConfig) and search.get("run_epochs"):
-        out.append("search.run_epochs")
+    for stage in ("search", "supernet"):  # stages that stop early by their own run_epochs
+        node = cfg.get(stage)
+        if isinstance(node, DictConfig) and node.get("run_epochs"):
+            out.append(f"{stage}.run_epochs")
     return out
 
 

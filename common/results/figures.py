@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.results import ranking_board
+from common.results.record import save_figure_atomic
 
 
 def _pyplot():
@@ -104,8 +105,7 @@ def plot_space(space: str, entries: dict[str, dict], anchors: list[dict], path: 
     for ax, (exp, group) in zip(axes[1:], scatters.items(), strict=True):
         _scatter_panel(ax, exp, group, colors[exp])
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    save_figure_atomic(fig, path)
     plt.close(fig)
 
 

@@ -23,7 +23,12 @@ import numpy as np
 
 from common.errors import NasReproError
 from common.results import figures, published, ranking_board, readme_blocks, search_board
-from common.results.record import load_records
+from common.results.record import (
+    load_records,
+    results_lock,
+    save_figure_atomic,
+    write_text_atomic,
+)
 
 REPO_ROOT = published.REPO_ROOT
 NB201_BOARD = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
@@ -192,8 +197,7 @@ def plot_nb201(rows: list[tuple[str, dict, dict]], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    save_figure_atomic(fig, path)
     plt.close(fig)
 
 
@@ -318,9 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=REPO_ROOT / "results")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "LEADERBOARD.md")
     ap.add_argument("--check", action="store_true", help="exit 1 if the file on disk is stale")
+    ap.add_argument(
+        "--no-readmes",
+        action="store_true",
+        help="leave the reproductions' README result blocks alone (e.g. for a scratch results dir)",
+    )
     args = ap.parse_args(argv)
+    # concurrent regenerations (runs finishing together) take turns: each writes a complete,
+    # consistent set, and the last one sees every record written before it started
+    with results_lock(args.results):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     text, rows = render(args.results)
-    readmes = readme_updates(args.results)
+    readmes = {} if args.no_readmes else readme_updates(args.results)
     groups = aggregate(load_records(args.results))
     if args.check:
         stale = [
@@ -338,9 +354,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         return 0
-    args.out.write_text(text)
+    write_text_atomic(args.out, text)
     for path, new in readmes.items():
-        path.write_text(new)
+        write_text_atomic(path, new)
     plot_nb201(rows, args.results / "leaderboard_nb201.png")
     written = [args.results / "leaderboard_nb201.png"]
     written += figures.write_ranking_figures(groups, args.results)

@@ -23,6 +23,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from common.results.record import save_figure_atomic
+
 
 def search_groups(groups: dict[str, dict]) -> dict[str, dict[str, dict]]:
     """Experiment groups whose every record holds children, by ``curve_group`` then
@@ -145,8 +147,7 @@ def plot_group(name: str, entries: dict[str, dict], path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    save_figure_atomic(fig, path)
     plt.close(fig)
 
 
