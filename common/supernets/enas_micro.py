@@ -42,7 +42,10 @@ Arc = Sequence[tuple[int, int, int, int]]  # per node: x_id, x_op, y_id, y_op
 def cell_edges(num_cells: int) -> tuple[tuple[int, int, int], ...]:
     """(node, branch, input) of every edge of a cell."""
     return tuple(
-        (node, branch, inp) for node in range(num_cells) for branch in (0, 1) for inp in range(2 + node)
+        (node, branch, inp)
+        for node in range(num_cells)
+        for branch in (0, 1)
+        for inp in range(2 + node)
     )
 
 
@@ -134,7 +137,8 @@ class MicroSuperCell(nn.Module):
         self.calibrate = Calibrate(c0, c1, c, reduce0, batch_stats)
         self._edges = cell_edges(num_cells)
         self.edges = nn.ModuleList(
-            nn.ModuleDict({op: make_op(op, c, batch_stats) for op in MICRO_OPS}) for _ in self._edges
+            nn.ModuleDict({op: make_op(op, c, batch_stats) for op in MICRO_OPS})
+            for _ in self._edges
         )
         # final_conv (L685-692): a [C, C] slice per state, gathered for the unused ones
         self.final_w = nn.Parameter(torch.empty(num_cells + 2, c, c))
@@ -174,9 +178,7 @@ class MicroChildCell(nn.Module):
         self.arc = [tuple(int(v) for v in node) for node in arc]
         self.calibrate = Calibrate(c0, c1, c, reduce0, batch_stats)
         self.ops = nn.ModuleList(
-            make_op(MICRO_OPS[op], c, batch_stats)
-            for node in self.arc
-            for op in (node[1], node[3])
+            make_op(MICRO_OPS[op], c, batch_stats) for node in self.arc for op in (node[1], node[3])
         )
         used = {i for node in self.arc for i in (node[0], node[2])}
         self.unused = [i for i in range(len(self.arc) + 2) if i not in used]

@@ -30,8 +30,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from common.controllers.micro_policy import MICRO_OPS, split_arc
-from common.spaces.darts.genotype import Genotype
 from common.controllers.reinforce import controller_adam
+from common.spaces.darts.genotype import Genotype
 from reproductions.enas.search_module import Batch, EnasSearchModule, cycle
 
 PARAMETER_FREE = ("avg_pool_3x3", "max_pool_3x3", "skip_connect")
@@ -52,7 +52,11 @@ def arc_genotype(row: torch.Tensor | list[int], num_cells: int = 5) -> Genotype:
     arcs = split_arc(row, num_cells)
     cells, concats = {}, {}
     for kind, arc in arcs.items():
-        cells[kind] = [(MICRO_OPS[o], i) for x_id, x_op, y_id, y_op in arc for o, i in ((x_op, x_id), (y_op, y_id))]
+        cells[kind] = [
+            (MICRO_OPS[o], i)
+            for x_id, x_op, y_id, y_op in arc
+            for o, i in ((x_op, x_id), (y_op, y_id))
+        ]
         used = {i for node in arc for i in (node[0], node[2])}
         concats[kind] = [i for i in range(num_cells + 2) if i not in used]
     return Genotype(cells["normal"], concats["normal"], cells["reduce"], concats["reduce"])
