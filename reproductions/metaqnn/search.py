@@ -47,12 +47,12 @@ def make_space(cfg: DictConfig) -> MetaQNNSpace:
 
 
 def band_summary(children: list[dict], schedule: list[list[float]]) -> list[dict]:
-    """Per epsilon: the unique networks first trained there and their mean reward, and the
-    mean over every sample (cached repeats included)."""
+    """Per epsilon: the networks first sampled there (``repeat`` false) and their mean reward,
+    and the mean over every sample (repeats included)."""
     out = []
     for epsilon, _ in schedule:
         band = [c for c in children if c["epsilon"] == epsilon]
-        fresh = [c["reward"] for c in band if not c["cached"]]
+        fresh = [c["reward"] for c in band if not c["repeat"]]
         out.append(
             {
                 "epsilon": epsilon,
@@ -86,11 +86,13 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     pool = ChildPool(fn, key=str, **OmegaConf.to_container(cfg.children, resolve=True))
     max_samples = cfg.search.max_samples_per_model * sum(int(n) for _, n in schedule)
     children: list[dict] = []
+    seen: set[str] = set()  # networks this run has sampled (a resumed run's cache is not "seen")
     start = time.perf_counter()
 
     def incorporate(arch: Arch, result: dict, epsilon: float) -> None:
         entry = {"index": len(children), "arch": str(arch), "epsilon": epsilon, **result}
         entry.pop("val_curve", None)
+        entry["repeat"] = any(c["arch"] == entry["arch"] for c in children)
         children.append(entry)
         agent.remember(arch, result["reward"] / 100.0)  # the reward is an accuracy in [0, 1]
         logger.log(
@@ -105,22 +107,25 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
             while len(new) < min(pool.workers, int(quota) - trained):
                 if len(children) + len(batch) >= max_samples:
                     raise NasReproError(
-                        f"{max_samples} samples drew only {len(pool.cache)} unique networks:"
-                        " the space is too small for the schedule; enlarge the space or"
-                        " shorten the schedule"
+                        f"{max_samples} samples drew only {len(seen)} unique networks: the"
+                        " space is too small for the schedule; enlarge it or shorten the schedule"
                     )
                 arch = agent.sample(epsilon)
-                if str(arch) in pool.cache:  # trained before: its accuracy comes back at once
-                    incorporate(arch, pool.map([str(arch)])[0], epsilon)
-                else:
+                key = str(arch)
+                if key in new:  # again in this batch: trained once, incorporated twice
                     batch.append(arch)
-                    new.add(str(arch))
+                elif key in seen:  # trained before: its accuracy comes back at once
+                    incorporate(arch, pool.map([key])[0], epsilon)
+                else:
+                    seen.add(key)
+                    new.add(key)
+                    batch.append(arch)
             for arch, result in zip(batch, pool.map([str(a) for a in batch]), strict=True):
                 incorporate(arch, result, epsilon)
             trained += len(new)
     search_s = time.perf_counter() - start
 
-    unique = [c for c in children if not c["cached"]]
+    unique = [c for c in children if not c["repeat"]]
     best = max(unique, key=lambda c: c["reward"])  # picked on validation accuracy only
     final = train_child(best["arch"], data_cfg, seed=cfg.seed, with_test=True, **child_cfg)
     bands = band_summary(children, schedule)
