@@ -11,6 +11,7 @@ never imports it.
 from reproductions.darts import models as _darts  # noqa: F401
 from reproductions.enas import models as _enas  # noqa: F401
 from reproductions.fairnas import models as _fairnas  # noqa: F401
+from reproductions.metaqnn import models as _metaqnn  # noqa: F401
 from reproductions.nasnet import models as _nasnet  # noqa: F401
 from reproductions.pnas import models as _pnas  # noqa: F401
 from reproductions.regularized_evolution import models as _regularized_evolution  # noqa: F401
