@@ -133,22 +133,40 @@ class LstmPolicy(nn.Module):
 
     @property
     def sequence_length(self) -> int:
-        n = self.num_layers
-        return self.num_decisions + (n * (n - 1) // 2 if self.skip_attention else 0)
+        return self.prefix_length(self.num_layers)
 
-    def sample(self, n: int = 1, generator: torch.Generator | None = None) -> PolicySample:
-        """Draw ``n`` sequences (independently, with the current parameters)."""
-        return self._run(n, None, generator)
+    def prefix_length(self, layers: int) -> int:
+        """Length of the row of the first ``layers`` layers (a row's layout is layer by
+        layer, so a shorter network's row is a prefix: NAS-RL's growing depth)."""
+        skips = layers * (layers - 1) // 2 if self.skip_attention else 0
+        return layers * self.layer_decisions + skips
 
-    def evaluate(self, decisions: torch.Tensor) -> PolicySample:
-        """Log-probability, entropy and skip penalty of given sequences (``[n, T]``)."""
+    def sample(
+        self, n: int = 1, generator: torch.Generator | None = None, layers: int | None = None
+    ) -> PolicySample:
+        """Draw ``n`` sequences (independently, with the current parameters); ``layers``:
+        only the first so many layers (default all)."""
+        return self._run(n, None, generator, self._layers(layers))
+
+    def evaluate(self, decisions: torch.Tensor, layers: int | None = None) -> PolicySample:
+        """Log-probability, entropy and skip penalty of given sequences (``[n, T]``, ``T`` the
+        row length of ``layers`` layers, default all)."""
+        layers = self._layers(layers)
+        length = self.prefix_length(layers)
         decisions = torch.as_tensor(decisions, dtype=torch.long, device=self.g_emb.device)
-        if decisions.ndim != 2 or decisions.shape[1] != self.sequence_length:
-            raise ValueError(f"decisions must be [n, {self.sequence_length}]")
-        return self._run(len(decisions), decisions, None)
+        if decisions.ndim != 2 or decisions.shape[1] != length:
+            raise ValueError(f"decisions must be [n, {length}]")
+        return self._run(len(decisions), decisions, None, layers)
 
-    def log_prob(self, decisions: torch.Tensor) -> torch.Tensor:
-        return self.evaluate(decisions).log_prob
+    def log_prob(self, decisions: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+        return self.evaluate(decisions, layers).log_prob
+
+    def _layers(self, layers: int | None) -> int:
+        if layers is None:
+            return self.num_layers
+        if not 1 <= layers <= self.num_layers:
+            raise ValueError(f"layers must be in 1..{self.num_layers}, got {layers}")
+        return layers
 
     def logits_transform(self, logits: torch.Tensor) -> torch.Tensor:
         """``tanh_constant * tanh(logits / temperature)``, each part only when set."""
@@ -161,7 +179,11 @@ class LstmPolicy(nn.Module):
     # internals -------------------------------------------------------------------------------
 
     def _run(
-        self, n: int, forced: torch.Tensor | None, generator: torch.Generator | None
+        self,
+        n: int,
+        forced: torch.Tensor | None,
+        generator: torch.Generator | None,
+        layers: int,
     ) -> PolicySample:
         dev = self.g_emb.device
         x, state = self.g_emb.expand(n, -1), None
@@ -173,7 +195,7 @@ class LstmPolicy(nn.Module):
         anchors: list[torch.Tensor] = []
         anchors_w1: list[torch.Tensor] = []
         col = 0
-        for step in range(self.num_decisions):
+        for step in range(layers * self.layer_decisions):
             table = 0 if len(self.soft) == 1 else step
             h, state = self._lstm(x, state)
             logits = self.logits_transform(self.soft[table](h))

@@ -185,6 +185,23 @@ def test_sigmoid_anchor_connects_with_probability_sigmoid_q():
     assert (p1 / (p1 + p0)).item() == pytest.approx(torch.sigmoid(q).item(), abs=1e-12)
 
 
+def test_a_shallower_network_is_a_prefix():
+    # NAS-RL grows the depth: the first k layers' row and log-probability are a prefix of the
+    # full policy's (later layers cannot change earlier decisions or their probabilities)
+    policy = make("nas_rl")
+    full = policy.sample(4, generator=torch.Generator().manual_seed(5)).decisions
+    assert policy.prefix_length(2) == 7 and policy.prefix_length(3) == full.shape[1]
+    two = policy.evaluate(full[:, :7], layers=2)
+    reference_policy = make("nas_rl", num_decisions=6, num_choices=[4, 4, 3] * 2)
+    shared = reference_policy.state_dict().keys()
+    reference_policy.load_state_dict({k: v for k, v in policy.state_dict().items() if k in shared})
+    torch.testing.assert_close(two.log_prob, reference_policy.log_prob(full[:, :7]))
+    short = policy.sample(3, generator=torch.Generator().manual_seed(5), layers=2)
+    assert short.decisions.shape == (3, 7)
+    with pytest.raises(ValueError):
+        policy.sample(1, layers=4)
+
+
 def test_init_schemes():
     torch.manual_seed(0)
     enas = LstmPolicy(num_decisions=2, num_choices=3, lstm_size=8, skip_attention=True)
