@@ -59,7 +59,8 @@ DEFAULTS: dict[str, Any] = {  # paper-scale values; a reduced run overrides some
     "augment": True,
     "crop_padding": 4,
     "seed": 0,
-    "torch_threads": 1,
+    "torch_threads": None,  # None: as the caller set it (ChildPool's ``threads``)
+    "device": "auto",  # auto: CUDA where there is one (paper scale), else CPU
     "evaluate_test": False,
 }
 
@@ -112,13 +113,15 @@ def augment(x: torch.Tensor, padding: int, gen: torch.Generator) -> torch.Tensor
     n, _, h, w = x.shape
     if padding:
         padded = F.pad(x, (padding,) * 4)
-        dy = torch.randint(0, 2 * padding + 1, (n,), generator=gen)
-        dx = torch.randint(0, 2 * padding + 1, (n,), generator=gen)
-        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-        idx = torch.arange(n)[:, None, None, None]
-        x = padded[idx, torch.arange(x.shape[1])[None, :, None, None], rows, cols]
-    flip = torch.rand(n, generator=gen) < 0.5
+        dev = x.device
+        dy = torch.randint(0, 2 * padding + 1, (n,), generator=gen, device=dev)
+        dx = torch.randint(0, 2 * padding + 1, (n,), generator=gen, device=dev)
+        rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :]
+        idx = torch.arange(n, device=dev)[:, None, None, None]
+        chans = torch.arange(x.shape[1], device=dev)[None, :, None, None]
+        x = padded[idx, chans, rows, cols]
+    flip = torch.rand(n, generator=gen, device=x.device) < 0.5
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
@@ -132,18 +135,23 @@ def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500)
     return 100.0 * correct / len(x)
 
 
-def train_child(arch_spec: dict, cfg: dict) -> dict[str, Any]:
-    """Train the child of ``arch_spec`` (``NasRlArch.to_spec``) with ``cfg`` (``DEFAULTS``
-    plus ``data_root``); return its reward (validation accuracy in percent) and details."""
+def train_child(arch_spec: dict | NasRlArch, cfg: dict) -> dict[str, Any]:
+    """Train the child of ``arch_spec`` (a ``NasRlArch`` or its ``to_spec``) with ``cfg``
+    (``DEFAULTS`` plus ``data_root``); return its reward (validation accuracy in percent)
+    and details."""
     start = time.perf_counter()
     cfg = {**DEFAULTS, **cfg}
-    torch.set_num_threads(int(cfg["torch_threads"]))
-    arch = NasRlArch.from_spec(arch_spec)
-    data = load_data(cfg)
+    if cfg["torch_threads"]:
+        torch.set_num_threads(int(cfg["torch_threads"]))
+    arch = arch_spec if isinstance(arch_spec, NasRlArch) else NasRlArch.from_spec(arch_spec)
+    device = cfg["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    data = {k: v.to(device) for k, v in load_data(cfg).items()}
     seed = child_seed(arch, int(cfg["seed"]))
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    net = NasRlNet(arch, in_channels=3, num_classes=10)
+    gen = torch.Generator(device).manual_seed(seed + 1)
+    net = NasRlNet(arch, in_channels=3, num_classes=10).to(device)
     opt = torch.optim.SGD(
         net.parameters(),
         lr=cfg["lr"],
@@ -159,7 +167,7 @@ def train_child(arch_spec: dict, cfg: dict) -> dict[str, Any]:
     val_curve, losses = [], []
     for _ in range(epochs):
         net.train()
-        order = torch.randperm(len(x_tr), generator=gen)
+        order = torch.randperm(len(x_tr), generator=gen, device=device)
         total = 0.0
         for i in range(0, len(order), bs):
             idx = order[i : i + bs]
