@@ -44,12 +44,15 @@ class MacroEvaluator(Evaluator):
     def __init__(self, session: QuerySession) -> None:
         super().__init__()
         self.session = session
+        self.trace: list[tuple[str, float]] = []  # (arch, signal) per query, in order
 
     def fits(self, arch: MacroArch) -> bool:
         return self.session.fits()
 
     def _evaluate(self, arch: MacroArch) -> Evaluation:
-        return Evaluation(self.session.query(arch, enforce_budget=False), 0.0)
+        score = self.session.query(arch, enforce_budget=False)
+        self.trace.append((str(arch), score))
+        return Evaluation(score, 0.0)
 
 
 def random_search(evaluator: Evaluator, rng: random.Random) -> MacroArch:
@@ -114,6 +117,7 @@ def run_protocol(search: SearchFn, bench, protocol: MacroProtocol, seed: int, lo
                 "num_queries": evaluator.session.num_queries,
                 "distinct_queried": len(evaluator.session.seen),
             },
+            details=evaluator.trace if run == 0 else None,  # the first search's curve
         )
 
     return repeated_search(
@@ -144,6 +148,10 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
             **shared["diagnostics"],
             "table_best_arch": str(best),
             "table_best_mean_acc": bench.value(best, "mean_acc"),
+            "children": [  # the first search's queries (record contract; cost: no training)
+                {"index": i, "arch": a, "reward": r, "cost_s": 0.0, "cached": False}
+                for i, (a, r) in enumerate(runs.details[0])
+            ],
             "curve_group": "nas-rl_nb-macro_cifar10",
             "curve_label": cfg.get("curve_label", "search"),
         },
