@@ -23,6 +23,12 @@ general_controller.py`` ``_build_sampler``, ``micro_controller.py``, ``src/commo
   macro controller sums (general_controller.py L168, L240-241). Either is returned detached:
   it is a reward bonus (``tf.stop_gradient`` in ENAS).
 
+NAS-RL (Zoph & Le, Sect. 3.3) needs three options, all off by default: ``layer_decisions``
+decisions per layer (filter height, filter width, number of filters) before each layer's
+anchor step; ``skip_form="sigmoid"``, its anchor probability ``P(j -> i) = sigmoid(q_j)``
+(drawn as logits ``[0, q_j]``) where ENAS draws with ``[-q_j, q_j]``; and ``init_range``,
+its ``U(-0.08, 0.08)``.
+
 The cell types differ in details kept as options: ENAS's LSTM has no bias and every
 parameter starts ``U(-0.1, 0.1)`` (``init="uniform"``, L84); AutoDL uses ``nn.LSTM`` and an
 ``nn.Linear`` with biases and re-initialises only the input, the first layer's LSTM weights,
@@ -42,6 +48,7 @@ from torch.nn import functional as F
 
 INITS = ("uniform", "autodl")
 ENTROPIES = ("full", "sampled")
+SKIP_FORMS = ("enas", "sigmoid")
 
 
 @dataclass
@@ -58,7 +65,8 @@ class PolicySample:
 class LstmPolicy(nn.Module):
     """``num_decisions`` categorical decisions, each over ``num_choices`` (an int: one softmax
     and embedding shared by all steps, as ENAS and AutoDL; a sequence: one per step, as
-    NAS-RL's per-step decoders)."""
+    NAS-RL's per-step decoders). With ``skip_attention`` the decisions form layers of
+    ``layer_decisions`` consecutive steps, each layer followed by its anchor step."""
 
     def __init__(
         self,
@@ -74,10 +82,19 @@ class LstmPolicy(nn.Module):
         lstm_bias: bool = False,
         softmax_bias: bool = False,
         init: str = "uniform",
+        layer_decisions: int = 1,
+        skip_form: str = "enas",
+        init_range: float = 0.1,
     ) -> None:
         super().__init__()
-        if init not in INITS or entropy not in ENTROPIES:
-            raise ValueError(f"init must be in {INITS} and entropy in {ENTROPIES}")
+        if init not in INITS or entropy not in ENTROPIES or skip_form not in SKIP_FORMS:
+            raise ValueError(
+                f"init must be in {INITS}, entropy in {ENTROPIES}, skip_form in {SKIP_FORMS}"
+            )
+        if layer_decisions < 1 or num_decisions % layer_decisions:
+            raise ValueError(
+                f"{num_decisions} decisions do not split into layers of {layer_decisions}"
+            )
         shared = isinstance(num_choices, int)
         self.choices = [num_choices] * num_decisions if shared else list(num_choices)
         if len(self.choices) != num_decisions:
@@ -86,6 +103,7 @@ class LstmPolicy(nn.Module):
         self.tanh_constant, self.temperature = tanh_constant, temperature
         self.skip_attention, self.skip_target = skip_attention, skip_target
         self.entropy_kind = entropy
+        self.layer_decisions, self.skip_form = layer_decisions, skip_form
         h = lstm_size
         self.g_emb = nn.Parameter(torch.empty(1, h))
         self.lstm = nn.LSTM(h, h, num_layers=lstm_layers, bias=lstm_bias)
@@ -96,37 +114,59 @@ class LstmPolicy(nn.Module):
             self.w_attn_1 = nn.Linear(h, h, bias=False)
             self.w_attn_2 = nn.Linear(h, h, bias=False)
             self.v_attn = nn.Linear(h, 1, bias=False)
-        self._init(init)
+        self._init(init, init_range)
 
-    def _init(self, init: str) -> None:
+    def _init(self, init: str, r: float) -> None:
         if init == "uniform":  # ENAS: tf.random_uniform_initializer(-0.1, 0.1) for every variable
             for p in self.parameters():
-                nn.init.uniform_(p, -0.1, 0.1)
+                nn.init.uniform_(p, -r, r)
             return
         # AutoDL search_model_enas_utils.py L42-46; the rest keeps PyTorch's default init
         picked = [self.g_emb, self.lstm.weight_hh_l0, self.lstm.weight_ih_l0]
         picked += [e.weight for e in self.emb] + [s.weight for s in self.soft]
         for p in picked:
-            nn.init.uniform_(p, -0.1, 0.1)
+            nn.init.uniform_(p, -r, r)
+
+    @property
+    def num_layers(self) -> int:
+        return self.num_decisions // self.layer_decisions
 
     @property
     def sequence_length(self) -> int:
-        n = self.num_decisions
-        return n + (n * (n - 1) // 2 if self.skip_attention else 0)
+        return self.prefix_length(self.num_layers)
 
-    def sample(self, n: int = 1, generator: torch.Generator | None = None) -> PolicySample:
-        """Draw ``n`` sequences (independently, with the current parameters)."""
-        return self._run(n, None, generator)
+    def prefix_length(self, layers: int) -> int:
+        """Length of the row of the first ``layers`` layers (a row's layout is layer by
+        layer, so a shorter network's row is a prefix: NAS-RL's growing depth)."""
+        skips = layers * (layers - 1) // 2 if self.skip_attention else 0
+        return layers * self.layer_decisions + skips
 
-    def evaluate(self, decisions: torch.Tensor) -> PolicySample:
-        """Log-probability, entropy and skip penalty of given sequences (``[n, T]``)."""
+    def sample(
+        self, n: int = 1, generator: torch.Generator | None = None, layers: int | None = None
+    ) -> PolicySample:
+        """Draw ``n`` sequences (independently, with the current parameters); ``layers``:
+        only the first so many layers (default all)."""
+        return self._run(n, None, generator, self._layers(layers))
+
+    def evaluate(self, decisions: torch.Tensor, layers: int | None = None) -> PolicySample:
+        """Log-probability, entropy and skip penalty of given sequences (``[n, T]``, ``T`` the
+        row length of ``layers`` layers, default all)."""
+        layers = self._layers(layers)
+        length = self.prefix_length(layers)
         decisions = torch.as_tensor(decisions, dtype=torch.long, device=self.g_emb.device)
-        if decisions.ndim != 2 or decisions.shape[1] != self.sequence_length:
-            raise ValueError(f"decisions must be [n, {self.sequence_length}]")
-        return self._run(len(decisions), decisions, None)
+        if decisions.ndim != 2 or decisions.shape[1] != length:
+            raise ValueError(f"decisions must be [n, {length}]")
+        return self._run(len(decisions), decisions, None, layers)
 
-    def log_prob(self, decisions: torch.Tensor) -> torch.Tensor:
-        return self.evaluate(decisions).log_prob
+    def log_prob(self, decisions: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+        return self.evaluate(decisions, layers).log_prob
+
+    def _layers(self, layers: int | None) -> int:
+        if layers is None:
+            return self.num_layers
+        if not 1 <= layers <= self.num_layers:
+            raise ValueError(f"layers must be in 1..{self.num_layers}, got {layers}")
+        return layers
 
     def logits_transform(self, logits: torch.Tensor) -> torch.Tensor:
         """``tanh_constant * tanh(logits / temperature)``, each part only when set."""
@@ -139,7 +179,11 @@ class LstmPolicy(nn.Module):
     # internals -------------------------------------------------------------------------------
 
     def _run(
-        self, n: int, forced: torch.Tensor | None, generator: torch.Generator | None
+        self,
+        n: int,
+        forced: torch.Tensor | None,
+        generator: torch.Generator | None,
+        layers: int,
     ) -> PolicySample:
         dev = self.g_emb.device
         x, state = self.g_emb.expand(n, -1), None
@@ -151,7 +195,7 @@ class LstmPolicy(nn.Module):
         anchors: list[torch.Tensor] = []
         anchors_w1: list[torch.Tensor] = []
         col = 0
-        for step in range(self.num_decisions):
+        for step in range(layers * self.layer_decisions):
             table = 0 if len(self.soft) == 1 else step
             h, state = self._lstm(x, state)
             logits = self.logits_transform(self.soft[table](h))
@@ -159,18 +203,20 @@ class LstmPolicy(nn.Module):
             out.append(a)
             log_prob, entropy, col = log_prob + lp, entropy + ent, col + 1
             x = self.emb[table](a[:, 0])
-            if not self.skip_attention:
+            if not self.skip_attention or (step + 1) % self.layer_decisions:
                 continue
+            layer = step // self.layer_decisions
             h, state = self._lstm(x, state)
-            if step > 0:
+            if layer > 0:
                 query = torch.tanh(torch.stack(anchors_w1, 1) + self.w_attn_2(h)[:, None])
-                q = self.v_attn(query)  # [n, step, 1]
-                logits = self.logits_transform(torch.cat([-q, q], dim=-1))  # [n, step, 2]
-                a, lp, ent = self._choose(logits, forced, col, step, generator)
+                q = self.v_attn(query)  # [n, layer, 1]
+                low = -q if self.skip_form == "enas" else torch.zeros_like(q)
+                logits = self.logits_transform(torch.cat([low, q], dim=-1))  # [n, layer, 2]
+                a, lp, ent = self._choose(logits, forced, col, layer, generator)
                 out.append(a)
-                log_prob, entropy, col = log_prob + lp, entropy + ent, col + step
+                log_prob, entropy, col = log_prob + lp, entropy + ent, col + layer
                 penalties.append(self._skip_kl(logits))
-                chosen = a.to(h.dtype)  # [n, step]
+                chosen = a.to(h.dtype)  # [n, layer]
                 skips = skips + chosen.sum(1)
                 x = torch.einsum("ns,nsh->nh", chosen, torch.stack(anchors, 1))
                 x = x / (1.0 + chosen.sum(1, keepdim=True))
@@ -205,7 +251,8 @@ class LstmPolicy(nn.Module):
         return a, lp.sum(1), ent.sum(1)
 
     def _skip_kl(self, logits: torch.Tensor) -> torch.Tensor:
-        """general_controller.py L231-233: sum_j sum_c s_jc log(s_jc / target_c), s = sigmoid."""
+        """general_controller.py L231-233: sum_j sum_c s_jc log(s_jc / target_c), s = sigmoid
+        (ENAS form); with ``skip_form="sigmoid"``, s is the drawn distribution itself."""
         target = logits.new_tensor([1.0 - self.skip_target, self.skip_target])
-        s = torch.sigmoid(logits)
+        s = torch.sigmoid(logits) if self.skip_form == "enas" else torch.softmax(logits, -1)
         return (s * torch.log(s / target)).sum((1, 2))

@@ -85,11 +85,13 @@ def reinforce_update(
     entropy_weight: float = 0.0,
     skip_weight: float = 0.0,
     grad_clip: float | None = None,
+    layers: int | None = None,
 ) -> dict[str, float]:
     """One controller update from ``n`` samples drawn with the current parameters and their
     accuracies (fractions): the baseline advances sample by sample, then one step on the
-    mean loss. Returns what ENAS logs (reward, baseline, entropy, loss, grad norm)."""
-    ev = policy.evaluate(decisions)
+    mean loss. Returns what ENAS logs (reward, baseline, entropy, loss, grad norm).
+    ``layers``: the samples are rows of the first so many layers (``LstmPolicy.sample``)."""
+    ev = policy.evaluate(decisions, layers)
     rewards, baselines = [], []
     for acc, ent in zip(accuracies, ev.entropy.tolist(), strict=True):
         r = float(acc) + entropy_weight * ent

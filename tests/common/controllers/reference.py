@@ -66,10 +66,11 @@ def reference(policy, row) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         log_prob = log_prob + logp[a]
         entropy = entropy + entropy_of(logp, a)
         x = p[f"emb.{t}.weight"][a]
-        if not policy.skip_attention:
+        if not policy.skip_attention or (step + 1) % policy.layer_decisions:
             continue
+        layer = step // policy.layer_decisions
         h, hs, cs = _lstm_step(x, hs, cs, layers)
-        if step > 0:
+        if layer > 0:
             kl = torch.zeros((), dtype=torch.float64)
             picked = torch.zeros(size, dtype=torch.float64)
             count = 0
@@ -77,16 +78,20 @@ def reference(policy, row) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
                 q = p["v_attn.weight"][0] @ torch.tanh(
                     p["w_attn_1.weight"] @ anchor + p["w_attn_2.weight"] @ h
                 )
-                logits = transform(torch.stack([-q, q]))
+                if policy.skip_form == "enas":  # softmax([-q, q]): p(connect) = sigmoid(2q)
+                    logits = transform(torch.stack([-q, q]))
+                    s = torch.sigmoid(logits)
+                else:  # NAS-RL Sect. 3.3: p(connect) = sigmoid(q)
+                    logits = transform(torch.stack([torch.zeros_like(q), q]))
+                    s = torch.stack([1 - torch.sigmoid(logits[1]), torch.sigmoid(logits[1])])
                 lp = torch.log_softmax(logits, 0)
                 bit = row[col + j]
                 log_prob = log_prob + lp[bit]
                 entropy = entropy + entropy_of(lp, bit)
-                s = torch.sigmoid(logits)
                 kl = kl + (s * torch.log(s / target)).sum()
                 if bit:
                     picked, count = picked + anchor, count + 1
-            col += step
+            col += layer
             kls.append(kl)
             x = picked / (1 + count)
         else:

@@ -35,6 +35,20 @@ CONFIGS = {
     ),
     # NAS-RL style: one softmax and embedding per step, no logit transform
     "per_step": dict(num_decisions=3, num_choices=[2, 3, 4], lstm_size=5),
+    # NAS-RL's CNN controller, tiny: 3 layers x (height, width, filters), then an anchor step
+    # with sigmoid(q) skip probabilities; 2 LSTM layers with biases
+    "nas_rl": dict(
+        num_decisions=9,
+        num_choices=[4, 4, 3] * 3,
+        lstm_size=4,
+        lstm_layers=2,
+        lstm_bias=True,
+        softmax_bias=True,
+        skip_attention=True,
+        layer_decisions=3,
+        skip_form="sigmoid",
+        init_range=0.08,
+    ),
 }
 
 
@@ -138,6 +152,56 @@ def test_same_generator_seed_same_draws():
     assert torch.equal(a, b)
 
 
+def test_layers_of_several_decisions_and_the_sigmoid_anchor_in_closed_form():
+    # all weights 0: q = 0, so P(connect) = sigmoid(0) = 1/2 (NAS-RL), each decision uniform;
+    # layout: h0 w0 f0 | h1 w1 f1 skip(1) | h2 w2 f2 skip(2)
+    policy = zero_policy(**{**CONFIGS["nas_rl"], "lstm_size": 2})
+    assert (policy.num_layers, policy.sequence_length) == (3, 12)
+    row = torch.tensor([[3, 0, 2, 1, 1, 0, 1, 2, 3, 1, 0, 1]])
+    out = policy.evaluate(row)
+    assert out.log_prob.item() == pytest.approx(3 * math.log(1 / 48) + 3 * math.log(1 / 2))
+    assert out.skip_count.item() == 2
+
+
+def test_sigmoid_anchor_connects_with_probability_sigmoid_q():
+    # NAS-RL: P(j -> i) = sigmoid(q), not ENAS's softmax([-q, q]) = sigmoid(2q); q read off the
+    # attention weights for a drawn row (the last decision is layer 1's only skip bit)
+    policy = make("nas_rl", num_decisions=6, num_choices=[4, 4, 3] * 2)
+    row = policy.sample(1, generator=torch.Generator().manual_seed(0)).decisions
+    with torch.no_grad():
+        x, state, anchors = policy.g_emb, None, []
+        for step in range(6):
+            _, state = policy._lstm(x, state)
+            x = policy.emb[step](row[:, step])
+            if step % 3 == 2:
+                h, state = policy._lstm(x, state)
+                anchors.append(h)
+                x = policy.g_emb
+        q = policy.v_attn(torch.tanh(policy.w_attn_1(anchors[0]) + policy.w_attn_2(anchors[1])))
+    assert abs(q.item()) > 0.05  # the two forms differ
+    ones, zeros = row.clone(), row.clone()
+    ones[0, 6], zeros[0, 6] = 1, 0
+    p1, p0 = policy.log_prob(ones).exp(), policy.log_prob(zeros).exp()
+    assert (p1 / (p1 + p0)).item() == pytest.approx(torch.sigmoid(q).item(), abs=1e-12)
+
+
+def test_a_shallower_network_is_a_prefix():
+    # NAS-RL grows the depth: the first k layers' row and log-probability are a prefix of the
+    # full policy's (later layers cannot change earlier decisions or their probabilities)
+    policy = make("nas_rl")
+    full = policy.sample(4, generator=torch.Generator().manual_seed(5)).decisions
+    assert policy.prefix_length(2) == 7 and policy.prefix_length(3) == full.shape[1]
+    two = policy.evaluate(full[:, :7], layers=2)
+    reference_policy = make("nas_rl", num_decisions=6, num_choices=[4, 4, 3] * 2)
+    shared = reference_policy.state_dict().keys()
+    reference_policy.load_state_dict({k: v for k, v in policy.state_dict().items() if k in shared})
+    torch.testing.assert_close(two.log_prob, reference_policy.log_prob(full[:, :7]))
+    short = policy.sample(3, generator=torch.Generator().manual_seed(5), layers=2)
+    assert short.decisions.shape == (3, 7)
+    with pytest.raises(ValueError):
+        policy.sample(1, layers=4)
+
+
 def test_init_schemes():
     torch.manual_seed(0)
     enas = LstmPolicy(num_decisions=2, num_choices=3, lstm_size=8, skip_attention=True)
@@ -147,6 +211,9 @@ def test_init_schemes():
     # layer 1 keeps nn.LSTM's default U(-1/sqrt(H), 1/sqrt(H)) = U(-0.5, 0.5) for H = 4
     assert autodl.lstm.weight_ih_l0.abs().max() <= 0.1
     assert autodl.lstm.weight_ih_l1.abs().max() > 0.1
+    nas_rl = LstmPolicy(**CONFIGS["nas_rl"])  # NAS-RL: every weight U(-0.08, 0.08)
+    assert all(p.abs().max() <= 0.08 for p in nas_rl.parameters())
+    assert nas_rl.lstm.num_layers == 2 and hasattr(nas_rl.lstm, "bias_ih_l0")
 
 
 def test_rejects_malformed_decisions():
