@@ -3,9 +3,9 @@
 
 ``search``: the shared-weight search (``micro_search.MicroSearchModule``), the best of the
 derived children written as a DARTS-space ``genotype.json`` (5 nodes, concat = the unused
-states), which ``retrain`` (the DARTS evaluation protocol, ``common.protocols.darts_eval``)
-trains from scratch. ``search_and_retrain``: both in one run (the reduced experiment), the
-retrain reading the genotype back from the file. A search alone reports no accuracy: the
+states), which the DARTS evaluation protocol (``common.protocols.darts_eval.retrain`` with
+``retrain.steps: 5``) trains from scratch. ``search_and_retrain``: both in one run (the
+reduced experiment), the retrain reading the genotype back from the file. A search alone reports no accuracy: the
 shared-weight minibatch accuracy of the pick is a diagnostic.
 """
 
@@ -19,19 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.data.views import TrainHalf
 from common.errors import NasReproError
-from common.protocols.darts_eval import FINAL_METRIC, train_genotype
+from common.protocols.darts_eval import FINAL_METRIC, load_genotype, train_genotype
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.spaces.darts.genotype import PRIMITIVES, Genotype
+from common.spaces.darts.genotype import Genotype
 from common.training.fit import fit
 from reproductions.enas.micro_search import MicroSearchModule
 
 STEPS = 5  # cifar10_micro_search.sh L20: --child_num_cells=5
-
-
-def load_genotype(path: str | Path) -> Genotype:
-    """A 5-node DARTS-space genotype file (the DARTS protocol's own loader expects 4 nodes)."""
-    return Genotype.load(path, steps=STEPS, ops=PRIMITIVES)
 
 
 def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype, Path, MicroSearchModule]:
@@ -104,7 +99,7 @@ def search(cfg: DictConfig, logger: RunLogger) -> RunResult:
 def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
     """Search, then retrain the genotype read back from its file (``retrain.epochs``)."""
     _, path, module = run_search(cfg, logger)
-    genotype = load_genotype(path)
+    genotype = load_genotype(path, cfg.retrain.get("steps", STEPS))
     rec = _search_record(cfg, genotype, path, module)
     run = train_genotype(cfg, logger, genotype, cfg.retrain.epochs, cfg.seed, test=True)
     return RunResult(
@@ -118,29 +113,4 @@ def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={**rec["diagnostics"], "retrain_val_acc": run["val_acc"]},
         cost={**rec["cost"], "params_m": run["params_m"]},
-    )
-
-
-def retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    """The DARTS protocol's ``retrain`` for a 5-node ENAS genotype file."""
-    genotype = load_genotype(cfg.genotype)
-    runs = [
-        train_genotype(cfg, logger, genotype, cfg.retrain.epochs, s, test=True)
-        for s in range(cfg.seed, cfg.seed + cfg.retrain.num_seeds)
-    ]
-    return RunResult(
-        metrics={
-            "test_acc": [r["test_acc"] for r in runs],
-            "test_error": [100.0 - r["test_acc"] for r in runs],
-        },
-        data_variant=runs[0]["data_variant"],
-        protocol={
-            "genotype": str(genotype),
-            "genotype_file": str(cfg.genotype),
-            "retrain_seeds": cfg.retrain.num_seeds,
-            "retrain_epochs": cfg.retrain.epochs,
-            "final_metric": FINAL_METRIC,
-        },
-        diagnostics={"val_acc": [r["val_acc"] for r in runs]},
-        cost={"params_m": runs[0]["params_m"]},
     )
