@@ -33,6 +33,7 @@ from common.spaces.darts.registry import (
     register,
 )
 from common.spaces.published import create_with_cfg, provenance_cfg
+from reproductions.enas.macro_final import EnasMacroFinalNet
 from reproductions.enas.micro_final import EnasMicroFinalNet
 
 _PAPER = (
@@ -121,6 +122,11 @@ OWN_MODELS: dict[str, tuple[type[nn.Module], str]] = {
         "EnasMicroFinalNet(C=36, num_layers=15: 15 + 2 reduction layers, auxiliary head,"
         " keep 0.8, drop path keep 0.6), micro_child.py _fixed_layer",
     ),
+    "enas_macro_cifar10": (
+        EnasMacroFinalNet,
+        "EnasMacroFinalNet(C=96, num_layers=24, keep 0.5, no auxiliary head),"
+        " general_child.py _fixed_layer (whole channels)",
+    ),
 }
 MODELS: dict[str, object] = {**DARTS_MODELS, **OWN_MODELS}
 
@@ -148,6 +154,28 @@ _OWN_PROVENANCE = {
         "network": OWN_MODELS["enas_micro_cifar10"][1],
         "published_size": "4.6M (DARTS Table 1, for ENAS + cutout; not this count, see table)",
     },
+    "enas_macro_cifar10": {
+        **Provenance(
+            paper=_PAPER,
+            paper_id="arXiv:1802.03268",
+            origin=(
+                "github.com/melodyguan/enas scripts/cifar10_macro_final.sh @ 4bcfd73 (fixed_arc,"
+                " flags) in src/cifar10/general_child.py's fixed-arc network"
+            ),
+            origin_url="https://github.com/melodyguan/enas",
+            table=(
+                "ENAS's macro-space table was not read (research notes: not found); the official"
+                " construction of the released arc has 42,559,392 parameters"
+            ),
+            notes=(
+                "As the official fixed-arc code builds it: ops 1 and 3 (sep convs in search) are"
+                " full convolutions there and here; it has no pool branch (the released arc has"
+                " no pool), built here as in search. He initialisation not copied."
+            ),
+        ).as_dict(),
+        "network": OWN_MODELS["enas_macro_cifar10"][1],
+        "published_size": "not read (ENAS Table 2 macro rows: not found in any source read)",
+    },
 }
 
 # timm's register_model reads this module attribute to attach each model's pretrained cfg.
@@ -158,7 +186,7 @@ default_cfgs = {
             name: {
                 "num_classes": 10,
                 "input_size": (3, 32, 32),
-                "fixed_input_size": True,  # the auxiliary head expects an 8x8 map
+                "fixed_input_size": name == "enas_micro_cifar10",  # its aux head: 8x8 maps
                 "mean": CIFAR_MEAN,
                 "std": CIFAR_STD,
                 "crop_pct": 1.0,
@@ -192,4 +220,11 @@ def enas_nsganet_darts_space_cifar10(pretrained: bool = False, **kwargs: Any) ->
 def enas_micro_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """ENAS's released micro arc in ENAS's own final network (cifar10_micro_final.sh)."""
     name = "enas_micro_cifar10"
+    return create_with_cfg(OWN_MODELS[name][0], name, pretrained, PROVENANCE[name], **kwargs)
+
+
+@register_model
+def enas_macro_cifar10(pretrained: bool = False, **kwargs: Any) -> nn.Module:
+    """ENAS's released macro arc in ENAS's own final network (cifar10_macro_final.sh)."""
+    name = "enas_macro_cifar10"
     return create_with_cfg(OWN_MODELS[name][0], name, pretrained, PROVENANCE[name], **kwargs)

@@ -109,3 +109,40 @@ def test_enas_micro_final_forward_and_schedules() -> None:
     assert avg[0, 0, 0, 0] == pytest.approx(x[0, 0, :3, :3].mean())
     assert avg[0, 0, 1, 1] == pytest.approx(x[0, 0, 2:, 2:].mean())
     assert Pool("max", 1)(x)[0, 0, 0, 0] == 5.0
+
+
+def official_macro_count(arc, C: int, num_layers: int) -> int:
+    """The variables melodyguan/enas @4bcfd73 ``general_child.py`` creates with ``fixed_arc``
+    and whole channels, from its ``create_weight`` / ``batch_norm`` calls: stem L197-200; per
+    layer ``conv_1x1`` and ``conv_{k}x{k}`` L393-405, the ``skip`` 1x1 conv over the
+    concatenation L473-479 (layers 1 on); at each pool layer one factorized reduction per
+    layer so far, the stem included (L214-224, L129-177); fc L234-242."""
+    n, d = 27 * C + 2 * C, num_layers // 3
+    start = 0
+    for layer in range(num_layers):
+        op, skips = arc[start], arc[start + 1 : start + 1 + layer]
+        start += 1 + layer
+        k = (3, 3, 5, 5)[op]
+        n += C * C + 2 * C + k * k * C * C + 2 * C
+        if layer > 0:
+            n += (sum(skips) + 1) * C * C + 2 * C
+        if layer in (d - 1, 2 * d - 1):
+            n += (layer + 2) * (2 * C * C + 4 * C)  # two 1x1 halves C -> C, BN over 2C
+            C *= 2
+    return n + C * 10
+
+
+def test_enas_macro_final_params_match_the_official_construction() -> None:
+    import torch
+
+    from reproductions.enas.macro_final import FINAL_MACRO_ARC
+
+    model = timm.create_model("enas_macro_cifar10")
+    params = sum(p.numel() for p in model.parameters())
+    assert params == official_macro_count(FINAL_MACRO_ARC, 96, 24) == 42_559_392
+    small = timm.create_model("enas_macro_cifar10", C=4)
+    assert sum(p.numel() for p in small.parameters()) == official_macro_count(
+        FINAL_MACRO_ARC, 4, 24
+    )
+    with torch.no_grad():
+        assert small.eval()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
