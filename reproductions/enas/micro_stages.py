@@ -29,7 +29,14 @@ from reproductions.enas.micro_search import MicroSearchModule
 STEPS = 5  # cifar10_micro_search.sh L20: --child_num_cells=5
 
 
-def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype, Path, MicroSearchModule]:
+def run_search(
+    cfg: DictConfig,
+    logger: RunLogger,
+    module_cls: type[MicroSearchModule] = MicroSearchModule,
+    filename: str = "genotype.json",
+) -> tuple[Genotype, Path, MicroSearchModule]:
+    """Search; the found architecture (``module.final["arch"]``: it saves itself) is written
+    to ``filename`` in the run folder."""
     data = instantiate(cfg.data)
     if data.split != "search":
         raise NasReproError(f"ENAS needs data.split=search, got {data.split!r}")
@@ -38,13 +45,11 @@ def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype, Path, Micr
         cfg.search.network, num_classes=data.num_classes, in_channels=data.in_channels
     )
     controller = instantiate(cfg.search.controller)
-    module = MicroSearchModule(
-        net, controller, reward_batches=data.val_dataloader(), **cfg.search.optim
-    )
+    module = module_cls(net, controller, reward_batches=data.val_dataloader(), **cfg.search.optim)
     run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
     fit(module, TrainHalf(data), cfg.trainer, run_epochs, logger)
     genotype = module.final["arch"]
-    path = Path(logger.run_dir) / "genotype.json"
+    path = Path(logger.run_dir) / filename
     genotype.save(path)
     with open(Path(logger.run_dir) / "controller.jsonl", "w") as f:
         f.writelines(json.dumps(h) + "\n" for h in module.history)

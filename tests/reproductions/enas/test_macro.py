@@ -53,3 +53,44 @@ def test_child_equals_the_discrete_network_with_copied_weights(seed: int) -> Non
         shared.layers[0].branches[str(op)].conv[0].weight.grad,
         child.layers[0].branches[str(op)].conv[0].weight.grad,
     )
+
+
+def test_macro_search_epoch_passes_the_skip_penalty_and_writes_an_arc(tmp_path, monkeypatch):
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    import reproductions.enas.search_module as sm
+    from common.errors import NasReproError
+    from reproductions.enas.macro_search import MacroArc, MacroSearchModule
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(16, 3, 16, 16), torch.randint(0, 10, (16,)))
+    policy = LstmPolicy(
+        4, 6, lstm_size=8, tanh_constant=1.5, skip_attention=True, entropy="sampled"
+    )
+    module = MacroSearchModule(
+        EnasMacroNet(C=4, num_layers=4), policy, DataLoader(data, batch_size=8),
+        ctl_train_steps=2, ctl_num_aggregate=3, skip_weight=0.8, grad_clip=None,
+        ctl_grad_clip=None, baseline_hold_within_epoch=False, epoch_samples=2,
+        derive_samples=3, probe_samples=20, aux_weight=0.0,
+    )  # fmt: skip
+    weights = []
+    real = sm.reinforce_update
+    monkeypatch.setattr(
+        sm, "reinforce_update", lambda *a, **k: weights.append(k["skip_weight"]) or real(*a, **k)
+    )
+    trainer = L.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu",
+    )  # fmt: skip
+    trainer.fit(module, train_dataloaders=DataLoader(data, batch_size=8))
+    assert weights == [0.8, 0.8]  # cifar10_macro_search.sh L39 reaches the controller's loss
+    (entry,) = module.history
+    assert 0 <= entry["skip_rate"] <= 1 and sum(entry["op_shares"].values()) == pytest.approx(1)
+    arc = module.final["arch"]
+    assert isinstance(arc, MacroArc) and len(arc.row) == 1 + 2 + 3 + 4
+    arc.save(tmp_path / "arc.json")
+    assert MacroArc.load(tmp_path / "arc.json") == arc
+    (tmp_path / "g.json").write_text('{"space": "nb201", "arc": "0", "num_layers": 1}')
+    with pytest.raises(NasReproError, match="not an ENAS macro arc"):
+        MacroArc.load(tmp_path / "g.json")
