@@ -11,8 +11,9 @@ drop-path 0.2, cutout 16, batch 96, cosine from 0.025, gradient clip 5).
 
 ``cfg.retrain`` holds ``data`` (a data module config), ``network`` (``NetworkCIFAR``
 arguments), ``optim`` (``DartsEvalModule`` arguments), ``epochs``, ``num_seeds`` and
-``grad_clip``; ``cfg.trainer`` the Trainer arguments. The genotype comes in as a file (what a
-search stage wrote), never through memory.
+``grad_clip`` and, optionally, ``steps``: the nodes per cell of the genotype file (default the
+DARTS space's 4; ENAS's micro cells have 5); ``cfg.trainer`` the Trainer arguments. The
+genotype comes in as a file (what a search stage wrote), never through memory.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from common.errors import NasReproError
 from common.evaluators.brief_training import BriefTrainingEvaluator
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.spaces.darts.genotype import Genotype
+from common.spaces.darts.genotype import STEPS, Genotype
 from common.spaces.darts.model import NetworkCIFAR, count_params_m
 from common.training.darts_eval_module import DartsEvalModule
 from common.training.fit import fit
@@ -36,9 +37,10 @@ from common.training.fit import fit
 FINAL_METRIC = "test accuracy after the full schedule (last epoch, no test-set selection)"
 
 
-def load_genotype(path: str | Path) -> Genotype:
-    """The DARTS genotype in a genotype file; an NB-201 arch file (``{"space": "nb201"}``) is
-    refused: an NB-201 cell's accuracy is a table lookup, not a retrain."""
+def load_genotype(path: str | Path, steps: int | None = STEPS) -> Genotype:
+    """The DARTS genotype in a genotype file, each cell with ``steps`` nodes (any number with
+    None); an NB-201 arch file (``{"space": "nb201"}``) is refused: an NB-201 cell's accuracy
+    is a table lookup, not a retrain."""
     p = Path(path)
     if p.is_file() and p.read_text().lstrip().startswith("{"):
         try:
@@ -47,7 +49,7 @@ def load_genotype(path: str | Path) -> Genotype:
             space = None  # Genotype.load names what is wrong with the file
         if space == "nb201":
             raise NasReproError(f"{path} is an NB-201 cell: its accuracy is a table lookup")
-    return Genotype.load(p)
+    return Genotype.load(p, steps=steps)
 
 
 def make_module(
@@ -111,7 +113,7 @@ def retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
     """Retrain the genotype file ``cfg.genotype`` on ``retrain.num_seeds`` seeds from
     ``cfg.seed``; report test accuracy and error (DARTS Table 1's metric; the leaderboard
     shows the mean over seeds)."""
-    genotype = load_genotype(cfg.genotype)
+    genotype = load_genotype(cfg.genotype, cfg.retrain.get("steps", STEPS))
     runs = [
         train_genotype(cfg, logger, genotype, cfg.retrain.epochs, s, test=True)
         for s in range(cfg.seed, cfg.seed + cfg.retrain.num_seeds)

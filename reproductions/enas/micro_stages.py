@@ -3,9 +3,9 @@
 
 ``search``: the shared-weight search (``micro_search.MicroSearchModule``), the best of the
 derived children written as a DARTS-space ``genotype.json`` (5 nodes, concat = the unused
-states), which ``retrain`` (the DARTS evaluation protocol, ``common.protocols.darts_eval``)
-trains from scratch. ``search_and_retrain``: both in one run (the reduced experiment), the
-retrain reading the genotype back from the file. A search alone reports no accuracy: the
+states), which the DARTS evaluation protocol (``common.protocols.darts_eval.retrain`` with
+``retrain.steps: 5``) trains from scratch. ``search_and_retrain``: both in one run (the
+reduced experiment), the retrain reading the genotype back from the file. A search alone reports no accuracy: the
 shared-weight minibatch accuracy of the pick is a diagnostic.
 """
 
@@ -19,22 +19,24 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.data.views import TrainHalf
 from common.errors import NasReproError
-from common.protocols.darts_eval import FINAL_METRIC, train_genotype
+from common.protocols.darts_eval import FINAL_METRIC, load_genotype, train_genotype
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.spaces.darts.genotype import PRIMITIVES, Genotype
+from common.spaces.darts.genotype import Genotype
 from common.training.fit import fit
 from reproductions.enas.micro_search import MicroSearchModule
 
 STEPS = 5  # cifar10_micro_search.sh L20: --child_num_cells=5
 
 
-def load_genotype(path: str | Path) -> Genotype:
-    """A 5-node DARTS-space genotype file (the DARTS protocol's own loader expects 4 nodes)."""
-    return Genotype.load(path, steps=STEPS, ops=PRIMITIVES)
-
-
-def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype, Path, MicroSearchModule]:
+def run_search(
+    cfg: DictConfig,
+    logger: RunLogger,
+    module_cls: type[MicroSearchModule] = MicroSearchModule,
+    filename: str = "genotype.json",
+) -> tuple[Genotype, Path, MicroSearchModule]:
+    """Search; the found architecture (``module.final["arch"]``: it saves itself) is written
+    to ``filename`` in the run folder."""
     data = instantiate(cfg.data)
     if data.split != "search":
         raise NasReproError(f"ENAS needs data.split=search, got {data.split!r}")
@@ -43,13 +45,11 @@ def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype, Path, Micr
         cfg.search.network, num_classes=data.num_classes, in_channels=data.in_channels
     )
     controller = instantiate(cfg.search.controller)
-    module = MicroSearchModule(
-        net, controller, reward_batches=data.val_dataloader(), **cfg.search.optim
-    )
+    module = module_cls(net, controller, reward_batches=data.val_dataloader(), **cfg.search.optim)
     run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
     fit(module, TrainHalf(data), cfg.trainer, run_epochs, logger)
     genotype = module.final["arch"]
-    path = Path(logger.run_dir) / "genotype.json"
+    path = Path(logger.run_dir) / filename
     genotype.save(path)
     with open(Path(logger.run_dir) / "controller.jsonl", "w") as f:
         f.writelines(json.dumps(h) + "\n" for h in module.history)
@@ -104,7 +104,7 @@ def search(cfg: DictConfig, logger: RunLogger) -> RunResult:
 def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
     """Search, then retrain the genotype read back from its file (``retrain.epochs``)."""
     _, path, module = run_search(cfg, logger)
-    genotype = load_genotype(path)
+    genotype = load_genotype(path, cfg.retrain.get("steps", STEPS))
     rec = _search_record(cfg, genotype, path, module)
     run = train_genotype(cfg, logger, genotype, cfg.retrain.epochs, cfg.seed, test=True)
     return RunResult(
@@ -118,29 +118,4 @@ def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={**rec["diagnostics"], "retrain_val_acc": run["val_acc"]},
         cost={**rec["cost"], "params_m": run["params_m"]},
-    )
-
-
-def retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    """The DARTS protocol's ``retrain`` for a 5-node ENAS genotype file."""
-    genotype = load_genotype(cfg.genotype)
-    runs = [
-        train_genotype(cfg, logger, genotype, cfg.retrain.epochs, s, test=True)
-        for s in range(cfg.seed, cfg.seed + cfg.retrain.num_seeds)
-    ]
-    return RunResult(
-        metrics={
-            "test_acc": [r["test_acc"] for r in runs],
-            "test_error": [100.0 - r["test_acc"] for r in runs],
-        },
-        data_variant=runs[0]["data_variant"],
-        protocol={
-            "genotype": str(genotype),
-            "genotype_file": str(cfg.genotype),
-            "retrain_seeds": cfg.retrain.num_seeds,
-            "retrain_epochs": cfg.retrain.epochs,
-            "final_metric": FINAL_METRIC,
-        },
-        diagnostics={"val_acc": [r["val_acc"] for r in runs]},
-        cost={"params_m": runs[0]["params_m"]},
     )

@@ -88,6 +88,7 @@ class EnasSearchModule(L.LightningModule):
         entropy_weight: float = 1e-4,
         baseline_decay: float = 0.99,
         baseline_hold_within_epoch: bool = True,
+        skip_weight: float = 0.0,
         epoch_samples: int = 10,
         derive_samples: int = 100,
         probe_samples: int = 1000,
@@ -166,6 +167,7 @@ class EnasSearchModule(L.LightningModule):
                         accs,
                         self.baseline,
                         hp.entropy_weight,
+                        skip_weight=hp.skip_weight,
                         grad_clip=hp.ctl_grad_clip,
                     )
                 )
