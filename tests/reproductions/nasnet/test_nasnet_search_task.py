@@ -45,7 +45,7 @@ def test_record_contract(name, monkeypatch) -> None:
     assert out.cost["children_trained"] == sum(not c["cached"] for c in d["children"])
     if name == PPO:
         assert d["curve_label"] == "NASNet (PPO controller)"
-        assert [u["children"] for u in d["ppo_updates"]] == [10, 20, 25]
+        assert [u["children"] for u in d["ppo_updates"]] == [8, 16, 24, 25]
     else:
         assert d["curve_label"] == "random search" and d["ppo_updates"] == []
 
