@@ -21,7 +21,8 @@ general_controller.py`` ``_build_sampler``, ``micro_controller.py``, ``src/commo
 - ``entropy``: ``"full"`` is each step's categorical entropy (micro_controller.py L169-171,
   AutoDL L65); ``"sampled"`` is ``-log p(a) * p(a)`` of the drawn decision only, what the
   macro controller sums (general_controller.py L168, L240-241). Either is returned detached:
-  it is a reward bonus (``tf.stop_gradient`` in ENAS).
+  it is a reward bonus (``tf.stop_gradient`` in ENAS). ``entropy_grad=True`` keeps its
+  gradient instead, for a loss with an entropy term (NASNet's PPO, App. A.2).
 
 NAS-RL (Zoph & Le, Sect. 3.3) needs three options, all off by default: ``layer_decisions``
 decisions per layer (filter height, filter width, number of filters) before each layer's
@@ -57,7 +58,7 @@ class PolicySample:
 
     decisions: torch.Tensor  # [n, T] int64, flat per sample (module docstring)
     log_prob: torch.Tensor  # [n], differentiable
-    entropy: torch.Tensor  # [n], detached
+    entropy: torch.Tensor  # [n], detached unless the policy has entropy_grad
     skip_penalty: torch.Tensor  # [n], differentiable; zeros without skip attention
     skip_count: torch.Tensor  # [n], number of skip connections drawn
 
@@ -82,9 +83,13 @@ class LstmPolicy(nn.Module):
         lstm_bias: bool = False,
         softmax_bias: bool = False,
         init: str = "uniform",
+<<<<<<< HEAD
         layer_decisions: int = 1,
         skip_form: str = "enas",
         init_range: float = 0.1,
+=======
+        entropy_grad: bool = False,
+>>>>>>> pnas2
     ) -> None:
         super().__init__()
         if init not in INITS or entropy not in ENTROPIES or skip_form not in SKIP_FORMS:
@@ -103,7 +108,11 @@ class LstmPolicy(nn.Module):
         self.tanh_constant, self.temperature = tanh_constant, temperature
         self.skip_attention, self.skip_target = skip_attention, skip_target
         self.entropy_kind = entropy
+<<<<<<< HEAD
         self.layer_decisions, self.skip_form = layer_decisions, skip_form
+=======
+        self.entropy_grad = entropy_grad
+>>>>>>> pnas2
         h = lstm_size
         self.g_emb = nn.Parameter(torch.empty(1, h))
         self.lstm = nn.LSTM(h, h, num_layers=lstm_layers, bias=lstm_bias)
@@ -225,7 +234,8 @@ class LstmPolicy(nn.Module):
             anchors.append(h)
             anchors_w1.append(self.w_attn_1(h))
         penalty = torch.stack(penalties, 1).mean(1) if penalties else torch.zeros(n, device=dev)
-        return PolicySample(torch.cat(out, 1), log_prob, entropy.detach(), penalty, skips)
+        entropy = entropy if self.entropy_grad else entropy.detach()
+        return PolicySample(torch.cat(out, 1), log_prob, entropy, penalty, skips)
 
     def _lstm(self, x: torch.Tensor, state):
         y, state = self.lstm(x[None], state)
