@@ -83,13 +83,10 @@ class LstmPolicy(nn.Module):
         lstm_bias: bool = False,
         softmax_bias: bool = False,
         init: str = "uniform",
-<<<<<<< HEAD
         layer_decisions: int = 1,
         skip_form: str = "enas",
         init_range: float = 0.1,
-=======
         entropy_grad: bool = False,
->>>>>>> pnas2
     ) -> None:
         super().__init__()
         if init not in INITS or entropy not in ENTROPIES or skip_form not in SKIP_FORMS:
@@ -108,11 +105,8 @@ class LstmPolicy(nn.Module):
         self.tanh_constant, self.temperature = tanh_constant, temperature
         self.skip_attention, self.skip_target = skip_attention, skip_target
         self.entropy_kind = entropy
-<<<<<<< HEAD
         self.layer_decisions, self.skip_form = layer_decisions, skip_form
-=======
         self.entropy_grad = entropy_grad
->>>>>>> pnas2
         h = lstm_size
         self.g_emb = nn.Parameter(torch.empty(1, h))
         self.lstm = nn.LSTM(h, h, num_layers=lstm_layers, bias=lstm_bias)

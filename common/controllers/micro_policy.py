@@ -78,7 +78,11 @@ class MicroLstmPolicy(LstmPolicy):
             logits = self.tanh_constant / self.op_tanh_reduce * torch.tanh(logits)
         return logits + self.b_soft_no_learn if normal else logits
 
-    def _run(self, n, forced, generator) -> PolicySample:
+    def prefix_length(self, layers: int) -> int:
+        """A micro arc has no layer prefixes (NAS-RL's growing depth): always the whole arc."""
+        return self.sequence_length
+
+    def _run(self, n, forced, generator, layers=None) -> PolicySample:
         dev = self.g_emb.device
         state = None
         out: list[torch.Tensor] = []
