@@ -66,7 +66,10 @@ def configure(logger: Any, every_n_epochs: int, resume: bool) -> None:
 
 
 def settings(logger: Any) -> Checkpointing | None:
-    return None if logger is None else _SETTINGS.get(logger)
+    try:
+        return None if logger is None else _SETTINGS.get(logger)
+    except TypeError:  # a stand-in logger (tests) that takes no weak reference
+        return None
 
 
 def resuming(logger: Any) -> bool:

@@ -70,8 +70,10 @@ def _generators(trainer: L.Trainer) -> list[torch.Generator]:
 
 class RandomState(L.Callback):
     """Keeps the global random state and the data loaders' generators in every checkpoint and
-    puts them back when a fit resumes, just before its first epoch draws the data order (the
-    same point, relative to the draws, as the epoch-end checkpoint was taken at). Also makes
+    puts them back when a fit resumes, then draws the first epoch's data order again (the
+    same point, relative to the draws, as the epoch-end checkpoint was taken at). Workers of a
+    loader with ``persistent_workers`` keep no state across a kill, so a resumed run matches
+    the uninterrupted one exactly only when its transforms draw nothing in workers. Also makes
     the saved hyper-parameters plain containers, so the checkpoint loads weights-only."""
 
     def __init__(self) -> None:
@@ -95,6 +97,11 @@ class RandomState(L.Callback):
         for gen, state in zip(_generators(trainer), self.loaded["generators"], strict=False):
             gen.set_state(state)
         self.loaded = None
+        # Lightning drew the first epoch's order (and prefetched) when it set up the data,
+        # before this hook: draw it again from the restored state
+        fetcher = trainer.fit_loop._data_fetcher
+        if fetcher is not None:
+            iter(fetcher)
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
         for key in ("hyper_parameters", "datamodule_hyper_parameters"):
@@ -103,9 +110,23 @@ class RandomState(L.Callback):
 
 
 class AtomicCheckpoint(ModelCheckpoint):
-    """``last.ckpt`` written through a temporary file: a kill mid-write keeps the previous."""
+    """``last.ckpt`` written through a temporary file: a kill mid-write keeps the previous.
+    "Already saved" is judged by epoch and step: a module that steps its optimisers itself
+    (DARTS's bilevel step) never advances ``global_step``, which ModelCheckpoint alone takes
+    for "saved at this step" and so would never save."""
+
+    _saved_at: tuple[int, int] | None = None
+
+    def _should_skip_saving_checkpoint(self, trainer: L.Trainer) -> bool:
+        return (
+            bool(trainer.fast_dev_run)
+            or trainer.state.fn != "fit"
+            or trainer.sanity_checking
+            or self._saved_at == (trainer.current_epoch, trainer.global_step)
+        )
 
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        self._saved_at = (trainer.current_epoch, trainer.global_step)
         tmp = filepath + ".tmp"
         trainer.save_checkpoint(tmp, self.save_weights_only)
         if trainer.is_global_zero:

@@ -42,6 +42,14 @@ def _alphas(run_dir: Path) -> dict[str, torch.Tensor]:
     return out
 
 
+def _epochs_done(run_dir: Path, fit: str) -> int:
+    """Epochs a fit's checkpoint holds, and none if the fit already finished."""
+    if (run_dir / "checkpoints" / fit / "done.pt").exists():
+        return 10**6
+    state = torch.load(run_dir / "checkpoints" / fit / "last.ckpt", weights_only=True)
+    return state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"]
+
+
 def _weights(run_dir: Path, fit: str) -> dict[str, torch.Tensor]:
     path = run_dir / "checkpoints" / fit / "last.ckpt"
     return torch.load(path, weights_only=True)["state_dict"]
@@ -52,9 +60,11 @@ def test_darts_search_and_retrain_resumes_identically(tmp_path):
     killed = Path("killed")
     # kill 1: at the first checkpoint of the first search (epoch 1 of 3)
     kill_when(tmp_path, killed, "checkpoints/fit1/last.ckpt", *DARTS, f"hydra.run.dir={killed}")
+    assert _epochs_done(tmp_path / killed, "fit1") < 3  # killed inside the fit
     # kill 2: inside the second search, after search 0 and its brief training have finished
     kill_when(tmp_path, killed, "checkpoints/fit3/last.ckpt", *DARTS, f"resume={killed}")
     assert (tmp_path / killed / "checkpoints" / "fit2" / "done.pt").is_file()
+    assert _epochs_done(tmp_path / killed, "fit3") < 3
     got = run_ok(tmp_path, *DARTS, f"resume={killed}")
 
     assert got["metrics"] == ref["metrics"]
