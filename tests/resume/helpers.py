@@ -45,9 +45,19 @@ def run_ok(tmp_path: Path, *args: str) -> dict:
     return json.loads((tmp_path / run_dir / "record.json").read_text())
 
 
-def kill_when(tmp_path: Path, run_dir: Path, pattern: str, *args: str, timeout: float = 300):
+def lines_at_least(name: str, n: int):
+    """A ``kill_when`` condition: the run folder's file ``name`` holds ``n`` lines or more."""
+
+    def ready(run_dir: Path) -> list[Path]:
+        path = run_dir / name
+        return [path] if path.is_file() and len(path.read_text().splitlines()) >= n else []
+
+    return ready
+
+
+def kill_when(tmp_path: Path, run_dir: Path, pattern, *args: str, timeout: float = 300):
     """Start a run and SIGKILL it as soon as a file matching ``pattern`` exists in ``run_dir``
-    (polled every 20 ms). Returns the files that matched."""
+    (or ``pattern(run_dir)`` returns files), polled every 20 ms. Returns the files."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "common.cli", *args, "torch_threads=1"],
         cwd=tmp_path,
@@ -58,7 +68,12 @@ def kill_when(tmp_path: Path, run_dir: Path, pattern: str, *args: str, timeout: 
     )
     start = time.monotonic()
     try:
-        while not (found := sorted((tmp_path / run_dir).glob(pattern))):
+        def files() -> list[Path]:
+            if callable(pattern):
+                return pattern(tmp_path / run_dir)
+            return sorted((tmp_path / run_dir).glob(pattern))
+
+        while not (found := files()):
             if proc.poll() is not None:
                 raise AssertionError(f"run ended before {pattern}: {proc.stderr.read()[-3000:]}")
             if time.monotonic() - start > timeout:

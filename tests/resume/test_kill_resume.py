@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.resume.helpers import kill_when, run_ok
+from tests.resume.helpers import kill_when, lines_at_least, run_ok
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +84,28 @@ def test_darts_search_and_retrain_resumes_identically(tmp_path):
     config = (tmp_path / killed / ".hydra" / "config.yaml").read_text()
     assert "resume: null" in config
     assert json.loads((tmp_path / killed / "record.json").read_text())["seed"] == 3
+
+
+def test_repeated_nb201_search_resumes_identically(tmp_path, nb201_table):
+    """Random search under the NB-201 protocol, 40 runs: killed after 5 runs, resumed, it
+    records what 40 runs left alone record (the runs are seeded by their run seed alone)."""
+    args = [
+        "experiment=random-search_nb201_cifar10",
+        f"data_root={nb201_table.parent}",
+        "protocol.num_runs=40",
+        "seed=1",
+    ]
+    ref = run_ok(tmp_path, *args, "hydra.run.dir=ref")
+    killed = Path("killed")
+    kill_when(tmp_path, killed, lines_at_least("runs.jsonl", 5), *args, f"hydra.run.dir={killed}")
+    done = len((tmp_path / killed / "runs.jsonl").read_text().splitlines())
+    assert 5 <= done < 40
+    got = run_ok(tmp_path, *args, f"resume={killed}")
+    assert got["metrics"] == ref["metrics"]
+    assert got["diagnostics"] == ref["diagnostics"]
+    assert got["protocol"] == ref["protocol"]
+    for key in ("queries_total", "simulated_search_s_per_run"):
+        assert got["cost"][key] == ref["cost"][key]
+    csv_ref = (tmp_path / "ref" / "runs.csv").read_text().splitlines()
+    csv_got = (tmp_path / killed / "runs.csv").read_text().splitlines()
+    assert len(csv_got) == len(csv_ref) == 41
