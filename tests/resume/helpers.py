@@ -68,6 +68,7 @@ def kill_when(tmp_path: Path, run_dir: Path, pattern, *args: str, timeout: float
     )
     start = time.monotonic()
     try:
+
         def files() -> list[Path]:
             if callable(pattern):
                 return pattern(tmp_path / run_dir)
