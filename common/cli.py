@@ -187,6 +187,10 @@ def validate_argv(argv: list[str]) -> None:
         _check_types(base, cfg, others)
         check_values(cfg)
         check_canonical(cfg)
+        if cfg.get("resume"):  # refused before Hydra creates or writes anything
+            from common.resume import check_resume
+
+            check_resume(cfg, Path(str(cfg.resume)))
         _check_dirs(argv, cfg)
     if len(experiments) > 1:
         # Hydra composes the sweep itself without any experiment before it runs the jobs

@@ -1,7 +1,8 @@
 """Runs one experiment: calls its stage function, logs, and writes the run record.
 
 The record is written only after the stage returns, atomically: a run that fails writes
-nothing. A run prints the leaderboard rows it produced (published beside reproduced); a
+nothing. A run checkpoints as it goes (``checkpoint.every_n_epochs``); ``resume=<run dir>``
+continues a killed run in its own folder with the config it started with (``common.resume``). A run prints the leaderboard rows it produced (published beside reproduced); a
 multirun then prints a summary over its runs (``SweepSummary``).
 """
 
@@ -17,6 +18,7 @@ from hydra.experimental.callback import Callback
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
+from common import resume
 from common.errors import NasReproError
 from common.results import published
 from common.results.logging import RunLogger
@@ -33,6 +35,8 @@ from common.results.record import (
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# conf/config.yaml's hydra.run.dir uses it; Hydra imports this module (SweepSummary) first
+resume.register_resolver()
 
 
 def seed_everything(seed: int) -> None:
@@ -89,6 +93,11 @@ def check_canonical(cfg: DictConfig) -> list[str]:
 def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
     """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
     cut = check_canonical(cfg)
+    resuming = bool(cfg.get("resume"))
+    if resuming:
+        resume.check_resume(cfg, run_dir)
+        _keep_earlier_log(run_dir)
+        log.info("resuming %s from its checkpoints", run_dir)
     quiet_libraries()
     if cfg.torch_threads:
         import torch
@@ -97,6 +106,8 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
     seed_everything(cfg.seed)
     refs = published.results_for(cfg.experiment_name)
     logger = RunLogger(cfg, run_dir, refs)
+    if "checkpoint" in cfg:
+        resume.configure(logger, cfg.checkpoint.every_n_epochs, resuming)
     start = time.perf_counter()
     try:
         result: RunResult = get_method(cfg.task)(cfg, logger)
@@ -133,6 +144,14 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         write_json_atomic(path, record)
         log.info("canonical record written to %s", path)
     return record
+
+
+def _keep_earlier_log(run_dir: Path) -> None:
+    """The logger starts ``metrics.csv`` afresh: keep what the killed run had logged."""
+    csv = run_dir / "metrics.csv"
+    if csv.is_file():
+        n = len(list(run_dir.glob("metrics.before-resume*.csv"))) + 1
+        csv.rename(run_dir / f"metrics.before-resume{n}.csv")
 
 
 def sweep_summary(records: list[dict]) -> str:

@@ -10,6 +10,13 @@ and the record fields every such record carries (``Runs.record``). What is a pap
 settings, its diagnostics such as NASWOT's Kendall tau or TE-NAS's pruning history) stays in
 its task, built from ``Found.details``.
 
+Resume: with a logger, each finished run is appended to ``runs.jsonl`` in the run folder as
+it ends (arch as its string, the final metrics, the task's numbers and ``details`` made plain
+JSON). A resumed run (``nasrepro ... resume=<run dir>``) takes the runs found there instead of
+searching again; since a run depends on its run seed alone, the record is the same as an
+uninterrupted run's. A restored run's ``arch`` is its string (``str(arch)`` is all the
+harness and the record use) and its ``details`` the JSON form of what the task returned.
+
 Seeds, the project's one convention for repeated runs: run ``i`` of an experiment started with
 ``seed=s`` is seeded ``run_seed(s, i) = s * RUN_SEED_STRIDE + i``. The stride is a prime above
 any run count we use, so the runs of seed ``s`` never reuse a seed of the runs of another
@@ -30,6 +37,8 @@ new seeds are equal. Retrain seeds are a different thing: an experiment's ``seed
 from __future__ import annotations
 
 import csv
+import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +47,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from common import resume
 from common.results.logging import RunLogger
 
 RUN_SEED_STRIDE = 1_000_003  # a prime; see the module docstring
@@ -145,13 +155,20 @@ def repeated_search(
     folder at the end. The progress bar (stderr) shows runs done, their rate and the ETA.
     """
     runs = Runs(seed)
+    units = None if logger is None else logger.run_dir / "runs.jsonl"
+    finished = _start_units(units, resume.resuming(logger))
     bar = tqdm(range(num_runs), desc=desc, unit="search", mininterval=1.0, dynamic_ncols=True)
     for run in bar:
         rs = run_seed(seed, run)
-        start = time.perf_counter()
-        found = search(run, rs)
-        search_s = time.perf_counter() - start
-        metrics = final_metrics(found.arch)
+        if run in finished:
+            found, metrics, search_s = _restored(finished[run], rs)
+        else:
+            start = time.perf_counter()
+            found = search(run, rs)
+            search_s = time.perf_counter() - start
+            metrics = final_metrics(found.arch)
+            if units is not None:
+                _append_unit(units, run, rs, found, metrics, search_s)
         runs.add(rs, found, metrics, search_s)
         if logger is not None:
             logger.log({**metrics, **found.diagnostics, **found.cost, "search_s": search_s}, run)
@@ -162,6 +179,65 @@ def repeated_search(
     if logger is not None:
         runs.write_csv(logger.run_dir / "runs.csv")
     return runs
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: NumPy arrays and scalars as lists and numbers, any
+    other object as its string."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _start_units(path, resuming: bool) -> dict[int, dict]:
+    """The finished runs in ``path`` when resuming (a line cut by a kill is dropped and the
+    file rewritten without it); otherwise an empty file."""
+    if path is None:
+        return {}
+    entries: dict[int, dict] = {}
+    if resuming and path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                break  # the line a kill cut short: that run runs again
+            entries[entry["run"]] = entry
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(e) + "\n" for e in entries.values()))
+    os.replace(tmp, path)
+    return entries
+
+
+def _append_unit(path, run: int, rs: int, found: Found, metrics: dict, search_s: float) -> None:
+    entry = {
+        "run": run,
+        "run_seed": rs,
+        "arch": str(found.arch),
+        "metrics": _plain(metrics),
+        "diagnostics": _plain(found.diagnostics),
+        "cost": _plain(found.cost),
+        "search_s": search_s,
+        "details": _plain(found.details),
+    }
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _restored(entry: dict, rs: int) -> tuple[Found, dict[str, float], float]:
+    if entry["run_seed"] != rs:
+        raise RuntimeError(f"runs.jsonl run {entry['run']} has seed {entry['run_seed']}, not {rs}")
+    found = Found(entry["arch"], entry["diagnostics"], entry["cost"], entry["details"])
+    return found, entry["metrics"], entry["search_s"]
 
 
 def found_summary(archs: list[str]) -> dict:

@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from common.search.darts_bilevel import first_order_grad, second_order_grad
+from common.training.distributed import average, average_grads
 
 
 class DartsSearchModule(L.LightningModule):
@@ -136,6 +137,7 @@ def search_step(
         finally:
             for a in arch_params:
                 a.requires_grad_(True)
+        average_grads(net.weight_parameters())  # data-parallel: DDP does not see this step
         nn.utils.clip_grad_norm_(list(net.weight_parameters()), grad_clip)
         w_opt.step()
         out["train_loss"] = float(loss.detach())
@@ -157,6 +159,7 @@ def search_step(
                 weight_decay=weight_decay,
                 momentum_buffers=bufs,
             )
+        grads = average(list(grads))  # data-parallel: the mean over the ranks' shards
         a_opt.zero_grad()
         for p, g in zip(net.arch_parameters(), grads, strict=True):
             p.grad = g.detach()
