@@ -59,6 +59,12 @@ class ArchitectureLog(L.Callback):
         self.history: list[dict] = []
         self.start = 0.0
 
+    def state_dict(self) -> dict:  # saved in the fit's checkpoint: a resumed search keeps its past
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = list(state_dict["history"])
+
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.start = time.perf_counter()
         if torch.cuda.is_available():
