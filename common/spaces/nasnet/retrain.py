@@ -1,6 +1,7 @@
 """Retrain a NASNet-space network on its full training set and report its test error (NASNet
-Table 1's metric; PNAS reuses NASNet's CIFAR recipe): the shared part of
-``reproductions/{nasnet,pnas}/retrain.py``, which build their published models by name.
+Table 1's metric; PNAS reuses NASNet's CIFAR recipe). ``run`` builds a published model by its
+timm name and retrains it; ``sizes`` measures published models' parameters and multiply-adds
+(seconds). ``reproductions/{nasnet,pnas}/retrain.py`` register their models and use both.
 
 The schedule is ``common.training.darts_eval_module.DartsEvalModule`` (SGD with momentum,
 single-period cosine, auxiliary loss, drop-path raised linearly over training = NASNet's
@@ -11,7 +12,10 @@ stepped per epoch, the drop-path rate is not scaled by cell depth.
 
 from __future__ import annotations
 
+import time
+
 import lightning as L
+import timm
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -19,7 +23,7 @@ from torch import nn
 
 from common.results.logging import RunLogger
 from common.results.record import RunResult
-from common.spaces.nasnet.model import NASNetwork, count_params, notation
+from common.spaces.nasnet.model import NASNetwork, count_mult_adds, count_params, notation
 from common.training.darts_eval_module import DartsEvalModule
 from common.training.fit import fit
 
@@ -84,4 +88,31 @@ def retrain(net: NASNetwork, cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={"val_acc": metrics.get("val/acc")},
         cost={"params_with_aux": count_params(net, aux=True)},
+    )
+
+
+def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    import torch
+
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
+    overrides = OmegaConf.to_container(cfg.retrain.model_kwargs, resolve=True) or {}
+    net = timm.create_model(cfg.retrain.model, **overrides)
+    return retrain(net, cfg, logger)
+
+
+def sizes(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    t0 = time.time()
+    metrics, protocol = {}, {}
+    for name, spec in cfg.sizes.items():
+        net = timm.create_model(spec.model)
+        metrics[f"params_M_{name}"] = [count_params(net, aux=False) / 1e6]
+        protocol[name] = {"model": spec.model, "notation": notation(net)}
+        if spec.get("mult_adds_at"):
+            metrics[f"mult_adds_M_{name}"] = [count_mult_adds(net, int(spec.mult_adds_at)) / 1e6]
+    return RunResult(
+        metrics=metrics,
+        data_variant="none (model sizes)",
+        protocol={**protocol, "params": "without the auxiliary head"},
+        cost={"wall_s": time.time() - t0},
     )
