@@ -12,8 +12,9 @@ A search's record holds, in ``diagnostics``:
 
 Per group: a table of its experiments (children, trained, best reward, mean reward of the
 last quarter of children, cost) and a figure ``results/search_<group>.png`` of reward against
-children evaluated: each child as a dot, its rolling mean as a line (MetaQNN's Fig. 3 plots a
-rolling mean over 100 models), per experiment. The papers' figures compare the same way (the
+children trained (a cached repeat plotted at the count so far, so that equal training cost
+lines up): each evaluation as a dot, the rolling mean of the rewards as a line (MetaQNN's
+Fig. 3 plots a rolling mean over 100 models), per experiment. The papers' figures compare the same way (the
 NASNet paper's RL against random search; MetaQNN's accuracy as epsilon falls).
 """
 
@@ -61,6 +62,17 @@ def window_for(n: int) -> int:
     return max(5, min(100, n // 10))
 
 
+def trained_so_far(children: list[dict]) -> list[int]:
+    """The x of each evaluated child: how many distinct children had been trained by then
+    (a cached repeat stays at the count so far), so that searches that resample (MetaQNN,
+    a converged controller) and searches that do not line up at equal training cost."""
+    out, n = [], 0
+    for c in children:
+        n += 0 if c.get("cached") else 1
+        out.append(max(n, 1))
+    return out
+
+
 def _rewards(rec: dict) -> list[float]:
     return [float(c["reward"]) for c in rec["diagnostics"]["children"]]
 
@@ -101,9 +113,11 @@ def section(groups: dict[str, dict]) -> list[str]:
     lines = [
         "## Searches over trained children",
         "",
-        "Controller searches that train each child they sample and learn from its accuracy,",
-        "each beside random search at equal cost where one ran. Reward: the search's own",
-        "signal (validation accuracy of the briefly trained child, %); never a test accuracy.",
+        "Controller searches that train each child they sample (or query it in a benchmark",
+        "table) and learn from its accuracy, each beside random search at equal cost where one",
+        "ran. Reward: the search's own signal (validation accuracy of the briefly trained",
+        "child, %; for a table search the table's accuracy it was given); never a test",
+        "accuracy of a child it then selects on.",
         "Children: evaluated in order (cached repeats included); trained: how many were",
         "trained (the rest came from the cache); last quarter: the mean reward of the last",
         "quarter of children, what a learning controller raises. Several records: mean ± std.",
@@ -118,14 +132,14 @@ def section(groups: dict[str, dict]) -> list[str]:
         lines += [experiment_row(exp, g) for exp, g in entries.items()]
         lines += [
             "",
-            f"![{name}: reward against children evaluated](results/{figure_name(name)})",
+            f"![{name}: reward against children trained](results/{figure_name(name)})",
             "",
         ]
     return lines
 
 
 def plot_group(name: str, entries: dict[str, dict], path: Path) -> None:
-    """Reward against children evaluated: dots per child, rolling mean per experiment."""
+    """Reward against children trained: dots per evaluation, rolling mean per experiment."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,12 +150,12 @@ def plot_group(name: str, entries: dict[str, dict], path: Path) -> None:
         color = f"C{i}"
         for j, rec in enumerate(group["records"]):
             r = _rewards(rec)
-            x = range(1, len(r) + 1)
+            x = trained_so_far(rec["diagnostics"]["children"])
             w = window_for(len(r))
             ax.scatter(x, r, s=6, color=color, alpha=0.25, linewidths=0)
             label = f"{label_of(exp, group)} (rolling mean, {w})" if j == 0 else None
             ax.plot(x, rolling_mean(r, w), color=color, linewidth=2, label=label)
-    ax.set_xlabel("children evaluated")
+    ax.set_xlabel("children trained (a cached repeat at the count so far)")
     ax.set_ylabel("reward (validation accuracy, %)")
     ax.set_title(name)
     ax.grid(alpha=0.3)

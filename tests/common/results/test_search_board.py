@@ -80,3 +80,9 @@ def test_leaderboard_section_and_figures(tmp_path):
     assert path == results / "search_toy_space_digits.png"
     assert imread(path).shape[2] in (3, 4)
     assert search_board.figure_paths(groups, results) == [path]
+
+
+def test_repeats_stay_at_the_trained_count():
+    children = [{"cached": False}, {"cached": True}, {"cached": False}, {"cached": True}]
+    assert search_board.trained_so_far(children) == [1, 1, 2, 2]
+    assert search_board.trained_so_far([{"cached": True}]) == [1]
