@@ -112,7 +112,9 @@ def _check_keys(experiment: str, base: DictConfig, overrides: list[str]) -> None
             continue
         if (CONF_DIR / key).is_dir():
             continue  # a config group choice: _check_groups
-        if OmegaConf.select(base, key, default="<absent>", throw_on_missing=False) != "<absent>":
+        parent_key, _, leaf = key.rpartition(".")
+        parent = OmegaConf.select(base, parent_key, default=None) if parent_key else base
+        if OmegaConf.is_dict(parent) and leaf in parent.keys():  # present, even if left open (???)
             continue
         parts = key.split(".")
         depth = 0

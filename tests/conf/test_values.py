@@ -74,3 +74,11 @@ def test_every_experiment_names_an_unknown_key_and_its_neighbours(composed):
         with pytest.raises(NasReproError, match=r"no 'nosuch' at the top level, which holds: "):
             _check_keys(exp, cfg, ["nosuch.key=1"])
         _check_keys(exp, cfg, ["seed=3", "+nosuch.key=1", "hydra.run.dir=x"])  # all fine
+
+
+def test_a_required_value_left_open_can_be_given(composed):
+    """``genotype: ???`` is a key the retrain has: giving it is no unknown key."""
+    exp = "darts-2nd_darts-space_cifar10_retrain"
+    _check_keys(exp, composed[exp], ["genotype=outputs/x/genotype.json"])
+    with pytest.raises(NasReproError, match=r"no 'genotypes' at the top level"):
+        _check_keys(exp, composed[exp], ["genotypes=x"])
