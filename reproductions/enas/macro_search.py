@@ -21,9 +21,7 @@ the share of each op and of pools, the skip rate, entropy).
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,6 @@ from common.results.record import RunResult
 from common.supernets.enas_macro import MACRO_OPS, split_macro_arc
 from reproductions.enas.micro_search import MicroSearchModule
 from reproductions.enas.micro_stages import _search_record, run_search
-from reproductions.enas.search_module import Batch
 
 POOLS = ("avg_pool_3x3", "max_pool_3x3")
 
@@ -80,17 +77,8 @@ class MacroSearchModule(MicroSearchModule):
         self.net.set_arc(row)
         return row
 
-    @torch.no_grad()
-    def best_of(self, n: int, rewards: Iterator[Batch]) -> tuple[Any, float, list]:
-        was_training = self.net.training
-        self.net.eval()
-        scored = [(row, self.child_accuracy(row, next(rewards))) for row in self.draw(n).tolist()]
-        self.net.train(was_training)
-        if not scored:
-            return None, math.nan, []
-        best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
-        arcs = [MacroArc(tuple(r), self.net.num_layers) for r, _ in scored]
-        return arcs[best], scored[best][1], [(str(a), s) for a, (_, s) in zip(arcs, scored)]
+    def decode(self, row: list[int]) -> MacroArc:
+        return MacroArc(tuple(row), self.net.num_layers)
 
     @torch.no_grad()
     def policy_profile(self, n: int) -> dict[str, Any]:

@@ -133,8 +133,12 @@ class MicroSearchModule(EnasSearchModule):
         if not scored:
             return None, math.nan, []
         best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
-        genotype = arc_genotype(scored[best][0], self.net.num_cells)
-        return genotype, scored[best][1], [(str(arc_genotype(r)), s) for r, s in scored]
+        found = [self.decode(r) for r, _ in scored]
+        return found[best], scored[best][1], [(str(f), s) for f, (_, s) in zip(found, scored)]
+
+    def decode(self, row: list[int]) -> Any:
+        """A sampled row as the architecture it names (here a DARTS-space genotype)."""
+        return arc_genotype(row, self.net.num_cells)
 
     @torch.no_grad()
     def policy_profile(self, n: int) -> dict[str, Any]:
