@@ -32,6 +32,7 @@ from common.results.record import (
     peak_memory_mb,
     write_json_atomic,
 )
+from common.speed import Speed
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,7 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         resume.check_resume(cfg, run_dir)
         _keep_earlier_log(run_dir)
         log.info("resuming %s from its checkpoints", run_dir)
+    Speed.from_cfg(cfg.get("speed"))  # bad speed options: one line, before any work
     quiet_libraries()
     if cfg.torch_threads:
         import torch
@@ -125,7 +127,12 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
             "metrics": result.metrics,
             "protocol": result.protocol,
             "diagnostics": result.diagnostics,
-            "cost": {**result.cost, "wall_clock_s": wall, **peak_memory_mb()},
+            "cost": {
+                **result.cost,
+                "wall_clock_s": wall,
+                **peak_memory_mb(),
+                "speed": Speed.from_cfg(cfg.get("speed")).record(),
+            },
             "device": device_description(),
             "git_commit": commit,
             "git_dirty": dirty,

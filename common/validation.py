@@ -20,6 +20,7 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from common.errors import NasReproError
+from common.speed import Speed
 
 SEED_KEYS = ("seed", "split_seed")
 SEED_LIMIT = 2**32
@@ -58,6 +59,7 @@ def _leaves(node, prefix: str = ""):
 def check_values(cfg: DictConfig) -> None:
     """Raise ``NasReproError`` on the first value the run could not use (module docstring)."""
     experiment = cfg.get("experiment_name", "?")
+    Speed.from_cfg(cfg.get("speed"))  # memory format, compile, precision: valid choices
     for key, value in _leaves(cfg):
         if key.startswith(SKIP_PREFIXES):
             continue

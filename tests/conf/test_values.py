@@ -82,3 +82,16 @@ def test_a_required_value_left_open_can_be_given(composed):
     _check_keys(exp, composed[exp], ["genotype=outputs/x/genotype.json"])
     with pytest.raises(NasReproError, match=r"no 'genotypes' at the top level"):
         _check_keys(exp, composed[exp], ["genotypes=x"])
+
+
+@pytest.mark.parametrize(
+    "override, choices",
+    [
+        ("speed.memory_format=nhwc", "contiguous, channels_last"),
+        ("speed.precision=fp16", "fp32, bf16"),
+    ],
+)
+def test_speed_options_outside_their_choices_are_one_line(override, choices):
+    cfg = _compose(["experiment=random-search_nb201_cifar10", override])
+    with pytest.raises(NasReproError, match=rf"{override}: valid: {choices}$"):
+        check_values(cfg)

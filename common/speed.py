@@ -1,0 +1,74 @@
+"""Speed options of a run: memory layout, graph compilation, precision.
+
+They change how the same computation is laid out and run, not what is computed: a run in
+``channels_last`` computes the same function as one in the default layout (float tolerance);
+``bf16`` autocast does not (its numerical effect is measured by the benchmark scripts, never
+assumed). Every record states the options its run used (``cost.speed``), so no speed option
+changes a canonical result silently.
+
+    nasrepro experiment=<x> speed.memory_format=channels_last speed.compile=true speed.precision=bf16
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from common.errors import NasReproError
+
+MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class Speed:
+    memory_format: str = "contiguous"  # contiguous (NCHW) | channels_last (NHWC)
+    compile: bool = False  # torch.compile the trained network's forward
+    precision: str = "fp32"  # fp32 | bf16 (autocast; weights and optimiser stay float32)
+
+    def __post_init__(self) -> None:
+        if self.memory_format not in MEMORY_FORMATS:
+            raise NasReproError(
+                f"speed.memory_format={self.memory_format}: valid: {', '.join(MEMORY_FORMATS)}"
+            )
+        if self.precision not in PRECISIONS:
+            raise NasReproError(f"speed.precision={self.precision}: valid: {', '.join(PRECISIONS)}")
+        if not isinstance(self.compile, bool):
+            raise NasReproError(f"speed.compile={self.compile}: valid: true, false")
+
+    @classmethod
+    def from_cfg(cls, node) -> Speed:
+        """From a config's ``speed`` node (absent or null: the defaults)."""
+        if node is None:
+            return cls()
+        return cls(**{k: node[k] for k in ("memory_format", "compile", "precision") if k in node})
+
+    @property
+    def layout(self) -> torch.memory_format:
+        return MEMORY_FORMATS[self.memory_format]
+
+    def module(self, net: nn.Module) -> nn.Module:
+        """``net`` in this layout (in place, as ``nn.Module.to`` does); parameters keep their
+        identity, so optimisers built before or after see the same tensors."""
+        if self.memory_format != "contiguous":
+            net.to(memory_format=self.layout)
+        return net
+
+    def tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """An input batch in this layout (4-d tensors only; others unchanged)."""
+        if self.memory_format != "contiguous" and x.dim() == 4:
+            return x.contiguous(memory_format=self.layout)
+        return x
+
+    def autocast(self, device_type: str) -> contextlib.AbstractContextManager:
+        """Autocast context for ``bf16``; a no-op for ``fp32``."""
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device_type, dtype=dtype)
+
+    def record(self) -> dict:
+        return asdict(self)
