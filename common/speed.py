@@ -72,3 +72,16 @@ class Speed:
 
     def record(self) -> dict:
         return asdict(self)
+
+    def label(self) -> str:
+        """The options that differ from the defaults (``channels_last, bf16, compiled``), or
+        ``""``: what the leaderboard's cost column states beside a run's time."""
+        parts = [self.memory_format] if self.memory_format != "contiguous" else []
+        parts += [self.precision] if self.precision != "fp32" else []
+        return ", ".join(parts + (["compiled"] if self.compile else []))
+
+
+def record_label(record: dict) -> str:
+    """The speed label of a record (``""`` for records from before speed options existed:
+    they ran with the defaults)."""
+    return Speed(**record.get("cost", {}).get("speed", {})).label()

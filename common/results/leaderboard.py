@@ -29,6 +29,7 @@ from common.results.record import (
     save_figure_atomic,
     write_text_atomic,
 )
+from common.speed import record_label
 
 REPO_ROOT = published.REPO_ROOT
 NB201_BOARD = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
@@ -91,7 +92,9 @@ def _facts(group: dict) -> str:
     parts = [f"{rec['scale']} scale", f"seed {seeds}"]
     if runs:
         parts.append(f"{runs} searches/seed")
-    parts += [rec["data_variant"], f"{wall:.0f} s on {devices}", f"commit {commits}"]
+    speeds = [s for s in dict.fromkeys(record_label(r) for r in group["records"]) if s]
+    speed = f" ({' + '.join(speeds)})" if speeds else ""
+    parts += [rec["data_variant"], f"{wall:.0f} s on {devices}{speed}", f"commit {commits}"]
     return "; ".join(parts)
 
 

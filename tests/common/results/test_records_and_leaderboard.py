@@ -179,3 +179,19 @@ def test_records_are_complete():
         # the leaderboard then says "commit unknown"
         assert rec["git_commit"] is None or len(rec["git_commit"]) == 40
         assert {"wall_clock_s", "peak_rss_mb"} <= set(rec["cost"])
+
+
+def test_speed_options_a_run_used_are_stated_beside_its_cost(tmp_path):
+    exp = "regularized-evolution_nb201_cifar10"
+    default, fast = _record(exp, [93.0], seed=0), _record(exp, [93.2], seed=1)
+    fast["cost"]["speed"] = {
+        "memory_format": "channels_last",
+        "compile": False,
+        "precision": "bf16",
+    }
+    write_json_atomic(tmp_path / "a.json", default)
+    text, _ = leaderboard.render(tmp_path)
+    assert "channels_last" not in text  # a record without speed options ran with the defaults
+    write_json_atomic(tmp_path / "b.json", fast)
+    text, _ = leaderboard.render(tmp_path)
+    assert "(channels_last, bf16)" in text
