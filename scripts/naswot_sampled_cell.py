@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     cell = Nb201Arch.parse(args.cell)
     code = cells().index(cell)
     pool = experiment_pool(NASWOT_EXPERIMENT, args.data)
-    settings = NaswotSettings(num_samples=args.samples)
+    # The committed records were scored with the project's first definition: replay them so.
+    settings = NaswotSettings(num_samples=args.samples, hooks="relu_modules", weights="sequential")
     hits = []
     for seed in range(args.seeds):
         for run in range(args.runs_per_seed):

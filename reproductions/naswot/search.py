@@ -6,6 +6,15 @@ replacement, ``np.random.randint``), build each cell's untrained NB-201 network,
 on that same batch (the official code resets the RNG so that every cell sees the run's
 first batch) and return the cell with the highest score (``nanargmax``). The found cell's
 accuracies are then read, uncounted, from the NB-201 table.
+
+Weight init (``weights``). search.py restores the RNG state after building each network and
+before drawing the batch, so every network of a run but the first is built from one and the
+same RNG state: a cell's weights, and so its score, depend on the run and the cell only.
+``"shared"`` does that (every network built right after ``torch.manual_seed(run_seed)``; the
+official first network's different state is not reproduced), and a cell sampled twice in a
+run is scored once. ``"sequential"`` is the project's first protocol (seed once, build in
+sampling order: a network depends on every build before it), kept to replay the records made
+with it, together with ``hooks="relu_modules"`` (``common/scores/naswot.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ import torch
 from tqdm.auto import tqdm
 
 from common.data.pool import CIFAR10_MEAN_XAUTODL, CIFAR10_STD_XAUTODL, ImagePool
+from common.errors import choices_error
 from common.evaluators.training_free import TrainingFreeEvaluator
+from common.scores.cache import ScoreCache
 from common.scores.naswot import naswot_score
 from common.spaces.nb201.arch import NUM_ARCHS, Nb201Arch, all_archs
 from common.spaces.nb201.model import Nb201Network
@@ -36,6 +47,8 @@ class NaswotSettings:
     mean: Sequence[float] = CIFAR10_MEAN_XAUTODL  # datasets/get_dataset_with_transform.py
     std: Sequence[float] = CIFAR10_STD_XAUTODL
     train_mode: bool = True  # networks straight from the constructor: train mode
+    hooks: str = "official"  # search.py's hooks; "relu_modules": records before the fix
+    weights: str = "shared"  # search.py's RNG reset; "sequential": records before the fix
     # Not a paper setting: on a CPU the NB-201 forward pass is about 2x faster in NHWC
     # (oneDNN) and the score agrees to ~1e-7 relative (tests/common/scores/test_naswot.py).
     # Forward only, so the CUDA avg_pool2d backward bug behind ``to_nchw`` cannot reach it.
@@ -90,38 +103,80 @@ def _networks(
         yield build_network(settings, archs[code], device)
 
 
+def score_key(settings: NaswotSettings, data_variant: str) -> str:
+    """The cache key of the score: every setting that changes a cell's score on a batch."""
+    s = settings
+    return (
+        f"naswot hooks={s.hooks} train_mode={s.train_mode} batch_size={s.batch_size}"
+        f" C={s.channels} N={s.cells_per_stage} classes={s.num_classes} augment={s.augment}"
+        f" mean={list(s.mean)} std={list(s.std)} images={data_variant}"
+    )
+
+
+def score_cell(
+    settings: NaswotSettings, arch: Nb201Arch, x: torch.Tensor, init_seed: int, device
+) -> float:
+    """The score of ``arch``'s network built right after ``torch.manual_seed(init_seed)``."""
+    torch.manual_seed(init_seed)
+    net = build_network(settings, arch, device)
+    return naswot_score(net, x, train_mode=settings.train_mode, hooks=settings.hooks)
+
+
 def naswot_run(
-    pool: ImagePool, settings: NaswotSettings, run_seed: int, device: torch.device
+    pool: ImagePool,
+    settings: NaswotSettings,
+    run_seed: int,
+    device: torch.device,
+    cache: ScoreCache | None = None,
 ) -> dict:
     """One NASWOT search; returns the chosen cell, all sampled cells and their scores.
 
-    The cells are scored by a training-free evaluator on the run's batch, in sampling order
-    (each network built just before its score, as the official loop does). A progress bar
+    The cells are scored on the run's batch in sampling order (each network built just
+    before its score, as the official loop does). With ``weights="shared"`` a (cell, run)
+    pair is scored once: a duplicate in the run, or one ``cache`` (keyed by the run seed,
+    which fixes both the batch and the init) already holds, is reused. A progress bar
     appears when a run takes more than 10 s (N = 1000 on a CPU takes minutes).
     """
+    if settings.weights not in ("shared", "sequential"):
+        raise choices_error("NASWOT weights", settings.weights, ("sequential", "shared"))
     torch.manual_seed(run_seed)
     archs = cells()
     x, codes = draw_run(pool, settings, run_seed, device)
     x = x.contiguous(memory_format=_layout(settings, device))
-    evaluator = TrainingFreeEvaluator(
-        "naswot",
-        functools.partial(build_network, settings, device=device),
-        x,
-        options={"train_mode": settings.train_mode},
-    )
     bar = tqdm(codes, desc="cells", unit="cell", leave=False, delay=10, mininterval=2)
-    scores = [evaluator.evaluate(archs[code]).score for code in bar]
-    scores_arr = np.asarray(scores, dtype=np.float64)
-    if np.all(np.isnan(scores_arr)):
-        best = 0
+    if settings.weights == "sequential":
+        evaluator = TrainingFreeEvaluator(
+            "naswot",
+            functools.partial(build_network, settings, device=device),
+            x,
+            options={"train_mode": settings.train_mode, "hooks": settings.hooks},
+        )
+        scores = [evaluator.evaluate(archs[code]).score for code in bar]
     else:
-        best = int(np.nanargmax(np.where(np.isneginf(scores_arr), -np.inf, scores_arr)))
+        cache = cache if cache is not None else ScoreCache(score_key(settings, "?"))
+        batch = f"run_seed={run_seed} (batch and init)"
+        scores = [
+            cache.get_or_compute(
+                str(archs[code]),
+                batch,
+                lambda code=code: score_cell(settings, archs[code], x, run_seed, device),
+            )
+            for code in bar
+        ]
+    best = best_index(scores)
     return {
         "arch": archs[codes[best]],
-        "top_score": float(scores_arr[best]),
+        "top_score": float(scores[best]),
         "sampled_codes": codes.tolist(),
         "scores": scores,
     }
+
+
+def best_index(scores: Sequence[float]) -> int:
+    """``nanargmax`` as search.py (``-inf``, a singular kernel, is a valid lowest score); 0
+    when every score is NaN."""
+    arr = np.asarray(scores, dtype=np.float64)
+    return 0 if np.all(np.isnan(arr)) else int(np.nanargmax(arr))
 
 
 def replay_cell_score(
@@ -134,8 +189,9 @@ def replay_cell_score(
     """The score ``naswot_run`` gives cell ``code`` in run ``run_seed`` (at its first draw),
     or None when the run does not sample it.
 
-    The networks drawn before it are built, to advance torch's RNG as the run does, but not
-    scored, so this costs one score and a few seconds of builds instead of a whole search.
+    With ``weights="sequential"`` the networks drawn before it are built, to advance torch's
+    RNG as the run does, but not scored, so this costs one score and a few seconds of builds
+    instead of a whole search.
     """
     torch.manual_seed(run_seed)
     x, codes = draw_run(pool, settings, run_seed, device)
@@ -143,5 +199,7 @@ def replay_cell_score(
     if hits.size == 0:
         return None
     x = x.contiguous(memory_format=_layout(settings, device))
+    if settings.weights == "shared":
+        return score_cell(settings, cells()[code], x, run_seed, device)
     *_, net = _networks(settings, codes[: hits[0] + 1], device)
-    return naswot_score(net, x, train_mode=settings.train_mode)
+    return naswot_score(net, x, train_mode=settings.train_mode, hooks=settings.hooks)

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from common.errors import NasReproError
 from common.scores import SCORES
 from common.scores.naswot import _INT8_MIN_UNITS, agreements, hamming_kernel, naswot_score
 
@@ -95,3 +96,116 @@ def test_int8_product_matches_float_at_search_size():
     ones = c32.sum(1)
     expected = 2 * (c32 @ c32.T) - ones[:, None] - ones[None, :] + codes.shape[1]
     np.testing.assert_array_equal(agreements(codes).numpy(), expected.numpy())
+
+
+# --- Fidelity to the official hooks (search.py @b3a82a6) -------------------------------------
+
+
+def official_kernel(net: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """search.py's ``K``, restated independently of common.scores: modules whose type string
+    holds 'ReLU', input codes, counted only if a legacy backward hook fired during a backward
+    pass of the logits; float32 ``x x^T + (1-x)(1-x)^T`` per call into a float64 array."""
+    kernel = np.zeros((x.shape[0], x.shape[0]))
+    visited: set[int] = set()
+
+    def fwd(module, inp, _out):
+        nonlocal kernel
+        if id(module) not in visited:
+            return
+        c = (inp[0].reshape(inp[0].size(0), -1) > 0).float()
+        kernel = kernel + (c @ c.t()).numpy() + ((1.0 - c) @ (1.0 - c.t())).numpy()
+
+    hooked = [m for m in net.modules() if "ReLU" in str(type(m))]
+    # the legacy module backward hook search.py uses (it fires on the output's grad_fn)
+    handles = [m.register_backward_hook(lambda m, *_: visited.add(id(m))) for m in hooked]
+    handles += [m.register_forward_hook(fwd) for m in hooked]
+    net.train()
+    x1 = x.clone().requires_grad_(True)
+    y = net(x1)
+    y.backward(torch.ones_like(y))
+    net(x.clone())
+    for h in handles:
+        h.remove()
+    net.zero_grad(set_to_none=True)
+    return kernel
+
+
+class ReLULinear(nn.Module):
+    """A wrapper whose class name holds 'ReLU', as the NB-201 ReLUConvBN: search.py hooks it
+    as well as the nn.ReLU inside it, both reading the same codes."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.op = nn.Sequential(nn.ReLU(), linear)
+
+    def forward(self, x):
+        return self.op(x)
+
+
+def test_official_hooks_count_a_relu_wrapper_and_its_relu():
+    # one_hidden_layer with ReLU -> Linear wrapped: K = 2 K_1, det = 2^4 * 12.
+    net = one_hidden_layer()
+    wrapped = nn.Sequential(net[0], ReLULinear(net[2]))
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])
+    k1 = np.array([[3, 1, 1, 2], [1, 3, 1, 2], [1, 1, 3, 0], [2, 2, 0, 3]], dtype=float)
+    np.testing.assert_array_equal(hamming_kernel(wrapped, x), 2 * k1)
+    assert naswot_score(wrapped, x) == pytest.approx(math.log(192.0), abs=1e-12)
+    # the project's first definition counted the layer once
+    assert naswot_score(wrapped, x, hooks="relu_modules") == pytest.approx(math.log(12.0))
+    np.testing.assert_array_equal(official_kernel(wrapped, x), 2 * k1)
+
+
+class Odd(nn.Module):
+    """Every case the official hooks treat specially: a ReLU wrapper, an in-place ReLU, one
+    ReLU module called twice, a LeakyReLU, and a branch that never reaches the logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = ReLULinear(nn.Linear(5, 7))
+        self.b = nn.Linear(5, 7)
+        self.shared = nn.ReLU()
+        self.inplace = nn.ReLU(inplace=True)
+        self.leaky = nn.LeakyReLU(0.1)
+        self.c = nn.Linear(7, 6)
+        self.dead = nn.Sequential(nn.Linear(5, 9), nn.ReLU())
+        self.out = nn.Linear(6, 1)
+
+    def forward(self, x):
+        h = self.shared(self.a(x)) + self.shared(self.b(x))
+        h = self.leaky(self.c(self.inplace(h)))
+        self.dead(x)  # computed, unused: no gradient path, so search.py skips it
+        return self.out(h)
+
+
+def test_matches_the_official_hooks_on_edge_cases():
+    torch.manual_seed(0)
+    net, x = Odd(), torch.randn(12, 5)
+    expected = official_kernel(net, x)
+    got = hamming_kernel(net, x, backward_check=True)
+    np.testing.assert_array_equal(got, expected)
+    assert naswot_score(net, x, backward_check=True) == pytest.approx(
+        np.linalg.slogdet(expected)[1], rel=1e-12
+    )
+    # without the backward pass the dead branch's ReLU counts: the documented difference
+    # (none in NB-201, below)
+    dead = hamming_kernel(net.dead, x)
+    np.testing.assert_array_equal(hamming_kernel(net, x), expected + dead)
+
+
+def test_matches_the_official_hooks_on_nb201(small_nb201):
+    # The old definition (nn.ReLU outputs only) was 5-6% lower on the C=16 network; here it
+    # must differ, and the official hooks must give search.py's kernel to the integer.
+    x = torch.randn(16, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    expected = official_kernel(small_nb201, x)
+    np.testing.assert_array_equal(hamming_kernel(small_nb201, x), expected)
+    np.testing.assert_array_equal(hamming_kernel(small_nb201, x, backward_check=True), expected)
+    old = hamming_kernel(small_nb201, x, hooks="relu_modules")
+    assert (expected - old).min() > 0
+    nhwc = small_nb201.to(memory_format=torch.channels_last)
+    k = hamming_kernel(nhwc, x.contiguous(memory_format=torch.channels_last))
+    np.testing.assert_allclose(k, expected, rtol=1e-4)
+
+
+def test_unknown_hooks_is_one_clear_error():
+    with pytest.raises(NasReproError, match="NASWOT hooks"):
+        naswot_score(one_hidden_layer(), torch.randn(4, 2), hooks="relu")

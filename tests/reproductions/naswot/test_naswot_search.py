@@ -2,6 +2,7 @@
 random selection on NAS-Bench-201."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +13,21 @@ from hydra import compose, initialize_config_dir
 from common.benchmarks.nb201 import Nb201Benchmark
 from common.cli import CONF_DIR
 from common.data.pool import ImagePool, experiment_pool
+from common.errors import NasReproError
 from common.protocols.repeated import run_seed
 from common.results.logging import RunLogger
+from common.scores.cache import ScoreCache
 from common.spaces.nb201.arch import Nb201Arch, all_archs
 from reproductions.naswot import task
+from reproductions.naswot.reuse import ScorePool, cell_subset, reuse_run
 from reproductions.naswot.search import (
     NaswotSettings,
     cells,
     draw_run,
     naswot_run,
     replay_cell_score,
+    score_cell,
+    score_key,
 )
 from tests.reproductions.helpers import random_image_pool
 
@@ -72,10 +78,13 @@ def test_draw_run_lists_the_cells_the_n1000_records_sampled(jpeg_pool):
         assert found in codes, path.name
 
 
-def test_replay_gives_each_cell_the_score_its_run_gave(random_pool):
-    """Replaying one cell builds, unscored, the networks drawn before it; were the RNG
-    stream off by one build, its weights and score would differ."""
-    settings = NaswotSettings(num_samples=6, batch_size=8, channels=4, cells_per_stage=1)
+@pytest.mark.parametrize("weights", ["sequential", "shared"])
+def test_replay_gives_each_cell_the_score_its_run_gave(random_pool, weights):
+    """Replaying one cell (sequential: builds, unscored, the networks drawn before it; were
+    the RNG stream off by one build, its weights and score would differ)."""
+    settings = NaswotSettings(
+        num_samples=6, batch_size=8, channels=4, cells_per_stage=1, weights=weights
+    )
     res = naswot_run(random_pool, settings, run_seed=7, device=torch.device("cpu"))
     codes = res["sampled_codes"]
     for i in (0, 3, 5):
@@ -91,9 +100,10 @@ ALL_1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_
 def test_replay_matches_a_committed_n1000_record(jpeg_pool):
     """Seed 12 of the N=1000 record chose the all-1x1 cell (its 152nd draw): the replayed
     score is the record's top score; seed 0 drew it too and chose another cell, so there it
-    scored below the record's top score. About 30 s here with both cores busy."""
+    scored below the record's top score. About 30 s here with both cores busy. The records
+    were made with the project's first score definition and weight init: replayed with them."""
     pool = jpeg_pool
-    settings = NaswotSettings(num_samples=1000)
+    settings = NaswotSettings(num_samples=1000, hooks="relu_modules", weights="sequential")
     code = cells().index(Nb201Arch.parse(ALL_1X1))
     results = Path(__file__).resolve().parents[3] / "results" / "naswot"
     for seed, chosen in ((12, True), (0, False)):
@@ -142,6 +152,57 @@ def test_stage_function_reports_board_columns(
     for run, arch in enumerate(found):
         for column, values in result.metrics.items():
             assert nb201_bench.value(Nb201Arch.parse(arch), column) == values[run]
+
+
+def test_shared_weights_score_a_cell_once_per_run_as_search_py(random_pool):
+    """search.py restores the RNG before each batch draw, so every network of a run is built
+    from the same state: a cell drawn twice in a run gets the same weights and score, which
+    the run then computes once."""
+    settings = NaswotSettings(num_samples=25, batch_size=8, channels=4, cells_per_stage=1)
+    cache = ScoreCache("test")
+    res = naswot_run(random_pool, settings, run_seed=3, device="cpu", cache=cache)
+    codes = res["sampled_codes"]
+    assert cache.misses == len(set(codes)) and cache.hits == len(codes) - len(set(codes))
+    x, _ = draw_run(random_pool, settings, 3)
+    x = x.contiguous(memory_format=torch.channels_last)
+    for i in (0, 11, 24):  # built alone, right after the run's seed: the same score
+        assert score_cell(settings, cells()[codes[i]], x, 3, "cpu") == res["scores"][i]
+    # a second pass over the same run reuses everything; sequential builds cannot be cached
+    naswot_run(random_pool, settings, run_seed=3, device="cpu", cache=cache)
+    assert cache.misses == len(set(codes))
+    with pytest.raises(NasReproError, match="NASWOT weights"):
+        naswot_run(random_pool, replace(settings, weights="x"), 3, "cpu")
+
+
+def test_reuse_protocol_scores_each_cell_and_entry_once(random_pool, tmp_path):
+    settings = NaswotSettings(num_samples=30, batch_size=8, channels=4, cells_per_stage=1)
+    path = tmp_path / "scores.jsonl"
+    cache = ScoreCache(score_key(settings, "random"), path)
+    pool = ScorePool(random_pool, settings, seed=0, num_batches=2, cache=cache)
+    subset = cell_subset(0, 12)
+    assert len(subset) == 12 and len(set(subset)) == 12
+    runs = [reuse_run(pool, subset, settings.num_samples, seed) for seed in range(6)]
+    pairs = {(c, r["entry"]) for r in runs for c in r["sampled_codes"]}
+    assert cache.misses == len(pairs) <= 2 * 12
+    assert cache.hits == 6 * 30 - len(pairs)
+    for r in runs:
+        assert set(r["sampled_codes"]) <= set(subset.tolist())
+        assert r["top_score"] == max(r["scores"])
+    # pool entry k is the batch and init of paper-protocol run run_seed(0, k): same scores
+    k, code = runs[0]["entry"], runs[0]["sampled_codes"][0]
+    x, _ = draw_run(random_pool, settings, run_seed(0, k))
+    assert torch.equal(x, pool.batches[k])
+    x = x.contiguous(memory_format=torch.channels_last)
+    assert score_cell(settings, cells()[code], x, run_seed(0, k), "cpu") == runs[0]["scores"][0]
+    # the file holds every score once; a new cache on it recomputes nothing
+    again = ScoreCache(score_key(settings, "random"), path)
+    assert len(again) == len(pairs) and len(path.read_text().splitlines()) == len(pairs)
+    pool2 = ScorePool(random_pool, settings, seed=0, num_batches=2, cache=again)
+    assert [reuse_run(pool2, subset, 30, s)["scores"] for s in range(6)] == [
+        r["scores"] for r in runs
+    ]
+    assert again.misses == 0
+    assert ScoreCache("another score", path).values == {}
 
 
 @pytest.mark.slow
