@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from common.results.record import (
 from common.speed import Speed
 
 log = logging.getLogger(__name__)
+# A job a launcher ran in another process (submitit) leaves its one-line error here
+JOB_ERROR_FILE = "error.txt"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # conf/config.yaml's hydra.run.dir uses it; Hydra imports this module (SweepSummary) first
 resume.register_resolver()
@@ -191,7 +194,8 @@ def sweep_summary(records: list[dict]) -> str:
 
 class SweepSummary(Callback):
     """Hydra callback (conf/config.yaml): at the end of a multirun, print ``sweep_summary`` of
-    the run records the sweep's jobs wrote (also for launchers that run jobs elsewhere)."""
+    the run records the sweep's jobs wrote (also for launchers that run jobs elsewhere), then
+    the bad-input errors of jobs run elsewhere (``JOB_ERROR_FILE``), exiting 2 if any."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
         import json
@@ -201,3 +205,8 @@ class SweepSummary(Callback):
         text = sweep_summary(records) if records else ""
         if text:
             print(text)
+        errors = sorted(sweep_dir.rglob(JOB_ERROR_FILE))
+        for path in errors:  # jobs a launcher ran elsewhere (common.cli): one line each
+            print(f"error: {path.parent.name}: {path.read_text().strip()}", file=sys.stderr)
+        if errors:
+            sys.exit(2)
