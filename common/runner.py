@@ -94,12 +94,17 @@ def check_canonical(cfg: DictConfig) -> list[str]:
     return cut
 
 
-def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
-    """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
+def run_experiment(cfg: DictConfig, run_dir: Path) -> dict | None:
+    """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json`` (None in
+    a data-parallel rank other than 0, which writes nothing)."""
+    from common.training import distributed
+
     cut = check_canonical(cfg)
     resuming = bool(cfg.get("resume"))
+    rank = distributed.global_rank()  # >0: a data-parallel copy of the run (strategy=ddp)
     if resuming:
         resume.check_resume(cfg, run_dir)
+    if resuming and rank == 0:
         _keep_earlier_log(run_dir)
         log.info("resuming %s from its checkpoints", run_dir)
     Speed.from_cfg(cfg.get("speed"))  # bad speed options: one line, before any work
@@ -110,9 +115,14 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         torch.set_num_threads(cfg.torch_threads)
     seed_everything(cfg.seed)
     refs = published.results_for(cfg.experiment_name)
-    logger = RunLogger(cfg, run_dir, refs)
+    if rank == 0:
+        logger = RunLogger(cfg, run_dir, refs)
+    else:  # every rank runs the task in step; only rank 0 logs and writes (its record too)
+        quiet = {"logger": {"csv": {"enabled": False}, "wandb": {"enabled": False}}}
+        logger = RunLogger(OmegaConf.merge(cfg, quiet), run_dir, refs)
+        distributed.mute(logger)
     if "checkpoint" in cfg:
-        resume.configure(logger, cfg.checkpoint.every_n_epochs, resuming)
+        resume.configure(logger, cfg.checkpoint.every_n_epochs, resuming, root=run_dir)
     start = time.perf_counter()
     try:
         result: RunResult = get_method(cfg.task)(cfg, logger)
@@ -146,6 +156,8 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         logger.summary(record)
     finally:
         logger.close()
+    if rank != 0:
+        return None
     write_json_atomic(run_dir / "record.json", record)
     if cfg.record.canonical:
         path = (
