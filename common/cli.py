@@ -5,7 +5,10 @@ bad input fails in one line (``error: ...``, exit 2) and writes nothing: an unkn
 experiment or config option (with the valid names), a malformed override, a key the
 experiment does not have (with the keys it has), a value of the wrong type for its key, a
 value no run can use (a negative count, a seed out of range, a required value left open:
-``common.validation``), or an output directory that cannot be written.
+``common.validation``), an output directory that cannot be written, or an override of
+Hydra's own config (``hydra/launcher=...``, ``hydra.launcher.partition=...``) that does not
+compose. A sweep's job that a launcher runs in another process (submitit) leaves its error
+in its folder instead of exiting, and the sweep reports it (``runner.SweepSummary``).
 """
 
 from __future__ import annotations

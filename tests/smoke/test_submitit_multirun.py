@@ -83,3 +83,23 @@ def test_bad_input_in_a_submitit_job_is_one_line_and_exit_2(tmp_path, nb201_tabl
     assert all("NAS-Bench-201 table" in e for e in errors)
     assert "Traceback" not in out.stderr
     assert not list((tmp_path / "sweep").rglob("record.json"))
+
+
+@pytest.mark.parametrize(
+    ("override", "shown"),
+    [
+        ("hydra/launcher=submitit_lokal", "valid: basic, submitit_local, submitit_slurm"),
+        ("hydra.launcher.timeout_min=abc", "could not be converted to Integer"),
+        ("hydra.launcher.partiton=gpu", "Key 'partiton' not in 'SlurmQueueConf'"),
+    ],
+)
+def test_a_bad_launcher_override_is_one_line(override, shown):
+    from common.cli import validate_argv
+    from common.errors import NasReproError
+
+    argv = ["-m", "experiment=random-search_nb201_cifar10", "seed=0,1"]
+    launcher = [] if override.startswith("hydra/") else ["hydra/launcher=submitit_slurm"]
+    validate_argv([*argv, "hydra/launcher=submitit_slurm", "hydra.launcher.partition=gpu"])
+    with pytest.raises(NasReproError) as err:
+        validate_argv([*argv, *launcher, override])
+    assert shown in str(err.value) and "\n" not in str(err.value)
