@@ -5,7 +5,10 @@ bad input fails in one line (``error: ...``, exit 2) and writes nothing: an unkn
 experiment or config option (with the valid names), a malformed override, a key the
 experiment does not have (with the keys it has), a value of the wrong type for its key, a
 value no run can use (a negative count, a seed out of range, a required value left open:
-``common.validation``), or an output directory that cannot be written.
+``common.validation``), an output directory that cannot be written, or an override of
+Hydra's own config (``hydra/launcher=...``, ``hydra.launcher.partition=...``) that does not
+compose. A sweep's job that a launcher runs in another process (submitit) leaves its error
+in its folder instead of exiting, and the sweep reports it (``runner.SweepSummary``).
 """
 
 from __future__ import annotations
@@ -168,6 +171,59 @@ def _experiments(argv: list[str]) -> list[str]:
     return []
 
 
+def _hydra_error(e: Exception) -> NasReproError:
+    """Hydra's multi-line message on a ``hydra/...`` or ``hydra.*`` override, in one line: what
+    failed, why, and the valid options where Hydra lists them."""
+    text = f"{e}\n{e.__cause__ or ''}"
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = [
+        ln for ln in lines if not ln.startswith(("full_key:", "object_type=", "Config search"))
+    ]
+    if "Available options" in text:
+        at = next(i for i, ln in enumerate(lines) if ln.startswith("Available options"))
+        options = [ln for ln in lines[at + 1 :] if " " not in ln and "=" not in ln]
+        return NasReproError(f"{lines[0]}; valid: {', '.join(options)}")
+    why = next((ln for ln in lines[1:] if ln.startswith(("Key ", "Value "))), None)
+    return NasReproError(f"{lines[0].rstrip('.')}: {why}" if why else lines[0])
+
+
+def _check_hydra(experiment: str, argv: list[str]) -> None:
+    """Overrides of Hydra's own config (``hydra/launcher=submitit_slurm``,
+    ``hydra.launcher.partition=gpu``) compose with the experiment, or fail in one line."""
+    from hydra import compose, initialize_config_dir
+
+    ours = [a for a in argv if a.lstrip("+~").startswith(("hydra/", "hydra."))]
+    if not ours:
+        return
+    ours = _first_values_of(ours)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        try:
+            compose(
+                config_name="config",
+                overrides=[f"experiment={experiment}", *ours],
+                return_hydra_config=True,
+            )
+        except Exception as e:
+            raise _hydra_error(e) from e
+
+
+def _first_values_of(args: list[str]) -> list[str]:
+    """``_first_values`` for Hydra's own overrides (which it leaves out)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    out = []
+    for arg in args:
+        try:
+            override = parser.parse_override(arg)
+        except Exception as e:
+            raise NasReproError(f"malformed override {arg!r}: {str(e).splitlines()[0]}") from e
+        if override.is_sweep_override():
+            arg = f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}"
+        out.append(arg)
+    return out
+
+
 def validate_argv(argv: list[str]) -> None:
     overrides = _first_values(argv)
     experiments = _experiments(argv)
@@ -194,6 +250,7 @@ def validate_argv(argv: list[str]) -> None:
 
             check_resume(cfg, Path(str(cfg.resume)))
         _check_dirs(argv, cfg)
+        _check_hydra(exp, argv)
     if len(experiments) > 1:
         # Hydra composes the sweep itself without any experiment before it runs the jobs
         try:
@@ -219,17 +276,34 @@ def _app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from common.results.leaderboard import format_run_rows
-    from common.runner import run_experiment
+    from common.runner import JOB_ERROR_FILE, run_experiment
 
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        record = run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir))
+        record = run_experiment(cfg, run_dir)
     except Exception as e:
         user_error = _user_error(e)
         if user_error is None:
             raise
         print(f"error: {user_error}", file=sys.stderr)
+        if _launched_elsewhere():
+            # an exit here would reach the sweep as a launcher traceback: the sweep's
+            # SweepSummary reports the error (one line) and exits 2 once all jobs are done
+            (run_dir / JOB_ERROR_FILE).write_text(f"{user_error}\n")
+            return
         sys.exit(2)
-    print(format_run_rows(record))
+    if record is not None:  # None: a data-parallel rank other than 0 (it writes nothing)
+        print(format_run_rows(record))
+
+
+def _launched_elsewhere() -> bool:
+    """This job runs in a process a launcher started (submitit, locally or on SLURM), not in
+    the ``nasrepro`` process itself."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    return hc.mode == RunMode.MULTIRUN and "BasicLauncher" not in str(hc.launcher._target_)
 
 
 def main() -> None:

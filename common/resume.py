@@ -54,15 +54,22 @@ class Checkpointing:
 
     every_n_epochs: int = 1
     resume: bool = False
+    root: Path | None = None  # the run folder checkpoints live in (every rank reads it)
 
 
 _SETTINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def configure(logger: Any, every_n_epochs: int, resume: bool) -> None:
+def configure(logger: Any, every_n_epochs: int, resume: bool, root: Path | None = None) -> None:
     """Make the fits and loops of the run that logs to ``logger`` checkpoint (the runner
-    calls this; a logger made elsewhere, e.g. in a test, checkpoints nothing)."""
-    _SETTINGS[logger] = Checkpointing(int(every_n_epochs), bool(resume))
+    calls this; a logger made elsewhere, e.g. in a test, checkpoints nothing) into ``root``
+    (default: the logger's run folder; a data-parallel rank other than 0 logs elsewhere)."""
+    _SETTINGS[logger] = Checkpointing(int(every_n_epochs), bool(resume), root)
+
+
+def checkpoint_root(logger: Any) -> Path:
+    s = settings(logger)
+    return Path(s.root) if s is not None and s.root is not None else Path(logger.run_dir)
 
 
 def settings(logger: Any) -> Checkpointing | None:

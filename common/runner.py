@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from common.results.record import (
 from common.speed import Speed
 
 log = logging.getLogger(__name__)
+# A job a launcher ran in another process (submitit) leaves its one-line error here
+JOB_ERROR_FILE = "error.txt"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # conf/config.yaml's hydra.run.dir uses it; Hydra imports this module (SweepSummary) first
 resume.register_resolver()
@@ -91,12 +94,17 @@ def check_canonical(cfg: DictConfig) -> list[str]:
     return cut
 
 
-def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
-    """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json``."""
+def run_experiment(cfg: DictConfig, run_dir: Path) -> dict | None:
+    """Run ``cfg.task`` and return the record it wrote to ``run_dir/record.json`` (None in
+    a data-parallel rank other than 0, which writes nothing)."""
+    from common.training import distributed
+
     cut = check_canonical(cfg)
     resuming = bool(cfg.get("resume"))
+    rank = distributed.global_rank()  # >0: a data-parallel copy of the run (strategy=ddp)
     if resuming:
         resume.check_resume(cfg, run_dir)
+    if resuming and rank == 0:
         _keep_earlier_log(run_dir)
         log.info("resuming %s from its checkpoints", run_dir)
     Speed.from_cfg(cfg.get("speed"))  # bad speed options: one line, before any work
@@ -107,9 +115,14 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         torch.set_num_threads(cfg.torch_threads)
     seed_everything(cfg.seed)
     refs = published.results_for(cfg.experiment_name)
-    logger = RunLogger(cfg, run_dir, refs)
+    if rank == 0:
+        logger = RunLogger(cfg, run_dir, refs)
+    else:  # every rank runs the task in step; only rank 0 logs and writes (its record too)
+        quiet = {"logger": {"csv": {"enabled": False}, "wandb": {"enabled": False}}}
+        logger = RunLogger(OmegaConf.merge(cfg, quiet), run_dir, refs)
+        distributed.mute(logger)
     if "checkpoint" in cfg:
-        resume.configure(logger, cfg.checkpoint.every_n_epochs, resuming)
+        resume.configure(logger, cfg.checkpoint.every_n_epochs, resuming, root=run_dir)
     start = time.perf_counter()
     try:
         result: RunResult = get_method(cfg.task)(cfg, logger)
@@ -143,6 +156,8 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict:
         logger.summary(record)
     finally:
         logger.close()
+    if rank != 0:
+        return None
     write_json_atomic(run_dir / "record.json", record)
     if cfg.record.canonical:
         path = (
@@ -191,7 +206,8 @@ def sweep_summary(records: list[dict]) -> str:
 
 class SweepSummary(Callback):
     """Hydra callback (conf/config.yaml): at the end of a multirun, print ``sweep_summary`` of
-    the run records the sweep's jobs wrote (also for launchers that run jobs elsewhere)."""
+    the run records the sweep's jobs wrote (also for launchers that run jobs elsewhere), then
+    the bad-input errors of jobs run elsewhere (``JOB_ERROR_FILE``), exiting 2 if any."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
         import json
@@ -201,3 +217,8 @@ class SweepSummary(Callback):
         text = sweep_summary(records) if records else ""
         if text:
             print(text)
+        errors = sorted(sweep_dir.rglob(JOB_ERROR_FILE))
+        for path in errors:  # jobs a launcher ran elsewhere (common.cli): one line each
+            print(f"error: {path.parent.name}: {path.read_text().strip()}", file=sys.stderr)
+        if errors:
+            sys.exit(2)

@@ -11,7 +11,10 @@ statistics aside, as under DDP generally).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -54,3 +57,32 @@ def average(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         out.append(flat[start : start + t.numel()].view_as(t))
         start += t.numel()
     return out
+
+
+def global_rank() -> int:
+    """This process's rank in a data-parallel run, from the environment a launcher sets
+    (Lightning's ``ddp`` children, torchrun, SLURM tasks); 0 in a single process."""
+    from lightning.fabric.utilities.rank_zero import _get_rank
+
+    return _get_rank() or 0
+
+
+def mute(logger: Any) -> None:
+    """Make a rank other than 0 write nothing through ``logger`` (a ``RunLogger``): no CSV
+    lines, no W&B, and files the stage writes into ``logger.run_dir`` (genotypes, histories)
+    land in a scratch folder. Rank 0 writes the run's logs and artefacts."""
+    logger.csv_path = None
+    logger.wandb_run = None
+    logger.run_dir = Path(tempfile.mkdtemp(prefix=f"nasrepro-rank{global_rank()}-"))
+
+
+def broadcast(obj: Any) -> Any:
+    """Rank 0's ``obj`` on every rank (as is in a single process): what a fit returns must be
+    the same on all ranks, or their tasks would take different paths and the next fit hang."""
+    import torch.distributed as dist
+
+    if world_size() == 1:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

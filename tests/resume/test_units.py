@@ -197,3 +197,53 @@ def test_a_resume_of_a_folder_without_a_run_is_refused(tmp_path):
     now = OmegaConf.create({"resume": str(tmp_path / "nothing")})
     with pytest.raises(NasReproError, match="no run there"):
         resume.check_resume(now, tmp_path / "nothing")
+
+
+class EpochLines(L.Callback):
+    """Logs a line per epoch through the run's logger, as a search's architecture log does."""
+
+    def __init__(self, logger: RunLogger, tag: str) -> None:
+        self.logger, self.tag = logger, tag
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        weight = float(next(pl_module.parameters()).detach().sum())
+        self.logger.log(
+            {f"{self.tag}/weight_sum": weight, f"{self.tag}/tag": self.tag},
+            step=trainer.current_epoch,
+        )
+
+
+def _two_fits(run_dir, resuming: bool, kill: L.Callback | None = None) -> dict:
+    """A stage of two fits with a line logged between them; returns the second's metrics."""
+    logger = run_logger(run_dir, resuming)
+    module, data = setup()
+    fit(module, data, TRAINER, 2, logger, callbacks=[EpochLines(logger, "a")])
+    logger.log({"between": 1.0}, step=0)
+    module, data = setup()
+    callbacks = [EpochLines(logger, "b"), *([kill] if kill else [])]
+    return fit(module, data, TRAINER, 3, logger, test=True, callbacks=callbacks)
+
+
+def _rows(path) -> list[list[str]]:
+    return [line.split(",") for line in path.read_text().splitlines()]
+
+
+def test_a_resumed_run_logs_what_an_uninterrupted_run_logs(tmp_path):
+    """Fit 1 finished (skipped on resume), fit 2 killed after its second epoch's checkpoint
+    (continued): the run's metrics.csv and each fit's Lightning CSV equal the uninterrupted
+    run's, line for line, in the same order."""
+    ref = _two_fits(tmp_path / "ref", False)
+    with pytest.raises(RuntimeError, match="killed"):
+        _two_fits(tmp_path / "b", False, KillAt(2))
+    assert (tmp_path / "b" / "checkpoints" / "fit1" / "done.pt").is_file()
+    assert not (tmp_path / "b" / "checkpoints" / "fit2" / "done.pt").exists()
+    (tmp_path / "b" / "metrics.csv").rename(tmp_path / "b" / "metrics.before-resume1.csv")
+    got = _two_fits(tmp_path / "b", True)  # the logger starts metrics.csv afresh, as a resume
+    assert got == ref
+    want = _rows(tmp_path / "ref" / "metrics.csv")
+    assert [r[1] for r in want].count("a/weight_sum") == 2
+    assert [r[1] for r in want].count("b/weight_sum") == 3
+    assert _rows(tmp_path / "b" / "metrics.csv") == want
+    for fit_dir in ("fit1", "fit2"):
+        csv = f"lightning/{fit_dir}/metrics.csv"
+        assert _rows(tmp_path / "b" / csv) == _rows(tmp_path / "ref" / csv), csv
