@@ -23,12 +23,11 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from common.errors import NasReproError, choices_error
+from common.errors import NasReproError
 from common.results.record import RunResult
-from common.spaces.nasnet.cell import SPACES
 from common.spaces.nasnet.child import train_child
 from common.spaces.nasnet.found import arch_text
-from common.spaces.nasnet.search_run import child_pool, search_result
+from common.spaces.nasnet.search_run import checked_space, child_pool, search_result
 from reproductions.nasnet.controller import (
     PPOTrainer,
     decision_sizes,
@@ -44,11 +43,7 @@ LABELS = {"ppo": "NASNet (PPO controller)", "random": "random search"}
 
 def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
     s = cfg.search
-    if s.strategy not in STRATEGIES:
-        raise choices_error("search.strategy", s.strategy, STRATEGIES)
-    if s.space not in SPACES:
-        raise choices_error("search.space", s.space, tuple(SPACES))
-    space = SPACES[s.space]
+    space = checked_space(s, STRATEGIES)
     num_blocks, total, batch = int(s.num_blocks), int(s.num_children), int(s.batch_size)
     if min(num_blocks, total, batch) < 1:
         raise NasReproError("search.num_blocks, num_children and batch_size must be >= 1")

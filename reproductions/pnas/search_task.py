@@ -25,11 +25,11 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from scipy.stats import kendalltau, spearmanr
 
-from common.errors import NasReproError, choices_error
+from common.errors import NasReproError
 from common.results.record import RunResult
-from common.spaces.nasnet.cell import NUM_INPUTS, SPACES, Cell, Space, blocks_at
+from common.spaces.nasnet.cell import NUM_INPUTS, Cell, Space, blocks_at
 from common.spaces.nasnet.child import train_child
-from common.spaces.nasnet.search_run import child_pool, search_result
+from common.spaces.nasnet.search_run import checked_space, child_pool, search_result
 from reproductions.pnas.predictor import Block, Ensemble
 from reproductions.pnas.search import one_block_cells, progressive_search
 
@@ -69,11 +69,7 @@ def correlations(pairs: Sequence[tuple[float, float]]) -> dict[str, float | None
 
 def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
     s = cfg.search
-    if s.strategy not in STRATEGIES:
-        raise choices_error("search.strategy", s.strategy, STRATEGIES)
-    if s.space not in SPACES:
-        raise choices_error("search.space", s.space, tuple(SPACES))
-    space = SPACES[s.space]
+    space = checked_space(s, STRATEGIES)
     max_blocks, beam = int(s.max_blocks), int(s.beam)
     if max_blocks < 1 or beam < 1:
         raise NasReproError("search.max_blocks and search.beam must be at least 1")

@@ -1,6 +1,6 @@
 """What NASNet's and PNAS's searches with trained children share (``reproductions/nasnet`` and
-``reproductions/pnas`` ``search_task.py``): the pool that trains children, and the run record
-with the found architecture handed to the retrain.
+``reproductions/pnas`` ``search_task.py``): the checked strategy and space, the pool that
+trains children, and the run record with the found architecture handed to the retrain.
 
 ``child_pool(cfg, train)`` wraps ``train`` (``common.spaces.nasnet.child.train_child``, which
 each task passes in so that its tests can swap it) with the run's data, seed and
@@ -22,10 +22,21 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from common.errors import choices_error
 from common.evaluators.child_pool import ChildPool
 from common.results.record import RunResult
+from common.spaces.nasnet.cell import SPACES, Space
 from common.spaces.nasnet.child import Arch, arch_key
 from common.spaces.nasnet.found import CELL_FILE, arch_text, write_cell_file
+
+
+def checked_space(search: DictConfig, strategies: Sequence[str]) -> Space:
+    """The space ``search.space`` names, once ``search.strategy`` is one of ``strategies``."""
+    if search.strategy not in strategies:
+        raise choices_error("search.strategy", search.strategy, tuple(strategies))
+    if search.space not in SPACES:
+        raise choices_error("search.space", search.space, tuple(SPACES))
+    return SPACES[search.space]
 
 
 def child_pool(cfg: DictConfig, train: Callable[..., dict]) -> ChildPool:
