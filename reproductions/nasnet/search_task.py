@@ -10,23 +10,24 @@ random search of equal cost (Sect. 4.4, Fig. 6: the same number of sampled archi
 
 An architecture sampled twice is trained once (ChildPool's cache; ``cached`` in its record)
 and both samples still enter the controller's minibatch. The best architecture is the one with
-the highest child validation accuracy (held-out training images, App. A.1).
+the highest child validation accuracy (held-out training images, App. A.1); the run writes it
+into its folder as ``cell.json`` and names it in ``protocol.found``, which
+``nasnet_nasnet-space_cifar10-jpeg_retrain_reduced`` retrains (``genotype=<either>``).
 """
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from common.errors import NasReproError, choices_error
-from common.evaluators.child_pool import ChildPool
+from common.errors import NasReproError
 from common.results.record import RunResult
-from common.spaces.nasnet.cell import SPACES
-from common.spaces.nasnet.child import arch_key, train_child
+from common.spaces.nasnet.child import train_child
+from common.spaces.nasnet.found import arch_text
+from common.spaces.nasnet.search_run import checked_space, child_pool, search_result
 from reproductions.nasnet.controller import (
     PPOTrainer,
     decision_sizes,
@@ -41,21 +42,12 @@ LABELS = {"ppo": "NASNet (PPO controller)", "random": "random search"}
 
 
 def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
-    if cfg.get("torch_threads"):
-        torch.set_num_threads(int(cfg.torch_threads))
     s = cfg.search
-    if s.strategy not in STRATEGIES:
-        raise choices_error("search.strategy", s.strategy, STRATEGIES)
-    if s.space not in SPACES:
-        raise choices_error("search.space", s.space, tuple(SPACES))
-    space = SPACES[s.space]
+    space = checked_space(s, STRATEGIES)
     num_blocks, total, batch = int(s.num_blocks), int(s.num_children), int(s.batch_size)
     if min(num_blocks, total, batch) < 1:
         raise NasReproError("search.num_blocks, num_children and batch_size must be >= 1")
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    child = OmegaConf.to_container(s.child, resolve=True)
-    fn = functools.partial(train_child, data=data, seed=int(cfg.seed), **child)
-    pool = ChildPool(fn, key=arch_key, **OmegaConf.to_container(cfg.children, resolve=True))
+    pool = child_pool(cfg, train_child)
     torch.manual_seed(int(cfg.seed))
     gen = torch.Generator().manual_seed(int(cfg.seed))
     rng = np.random.default_rng(int(cfg.seed))
@@ -64,6 +56,7 @@ def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
     c = s.controller
     ppo = PPOTrainer(policy, c.lr, c.clip, c.entropy_weight, c.baseline_decay, int(c.ppo_epochs))
     children: list[dict] = []
+    sampled: list = []
     updates: list[dict] = []
     t0 = time.time()
     while len(children) < total:
@@ -76,54 +69,37 @@ def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
             decisions = torch.as_tensor(uniform_decisions(sizes, n, rng))
         archs = [decode(row.tolist(), num_blocks, space) for row in decisions]
         results = pool.map(archs)
-        for (normal, reduction), r in zip(archs, results):
+        for arch, r in zip(archs, results):
             children.append(
-                {
-                    "index": len(children),
-                    "arch": f"normal: {normal} | reduction: {reduction}",
-                    "update": len(updates),
-                    **r,
-                }
+                {"index": len(children), "arch": arch_text(arch), "update": len(updates), **r}
             )
+            sampled.append(arch)
             logger.log({"reward": r["reward"]}, step=len(children))
         if s.strategy == "ppo":
             stats = ppo.update(decisions, old_log_prob, [r["reward"] / 100.0 for r in results])
             updates.append({"children": len(children), **stats})
             logger.log({f"ppo/{k}": v for k, v in stats.items()}, step=len(children))
-    best = max(children, key=lambda x: x["reward"])
     rewards = [x["reward"] for x in children]
     half = len(rewards) // 2
-    metrics = {
-        "best_val_acc": [best["reward"]],
-        "mean_val_acc_second_half": [float(np.mean(rewards[half:]))],
-        "mean_val_acc_top5": [float(np.mean(sorted(rewards)[-5:]))],
-        "children_trained": [float(pool.num_trained)],
-    }
-    return RunResult(
-        metrics=metrics,
-        data_variant=f"{cfg.data.get('_target_', '').rsplit('.', 1)[-1]} (child validation "
-        f"split: {cfg.data.val_fraction} of the training images)",
+    return search_result(
+        cfg,
+        logger,
+        archs=sampled,
+        children=children,
+        pool=pool,
+        started=t0,
+        curve_group=CURVE_GROUP,
+        curve_label=LABELS[s.strategy],
+        metrics={
+            "mean_val_acc_second_half": [float(np.mean(rewards[half:]))],
+            "mean_val_acc_top5": [float(np.mean(sorted(rewards)[-5:]))],
+        },
         protocol={
-            "strategy": s.strategy,
-            "space": space.name,
             "num_blocks": num_blocks,
             "num_children": total,
             "batch_size": batch,
-            "child": child,
             "controller": OmegaConf.to_container(s.controller, resolve=True),
-            "selection": "best child validation accuracy (held-out training images)",
         },
-        diagnostics={
-            "children": children,
-            "curve_group": CURVE_GROUP,
-            "curve_label": LABELS[s.strategy],
-            "best_arch": best["arch"],
-            "ppo_updates": updates,
-        },
-        cost={
-            "wall_s": time.time() - t0,
-            "children_sampled": len(children),
-            "children_trained": pool.num_trained,
-            "child_cost_s": sum(x["cost_s"] for x in children),
-        },
+        diagnostics={"ppo_updates": updates},
+        cost={"children_sampled": len(children)},
     )

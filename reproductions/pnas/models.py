@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from timm.models import generate_default_cfgs, register_model
+from timm.models import register_model
 from torch import nn
 
 from common.spaces.darts.genotype import ALL_OPS, Genotype
@@ -29,12 +29,10 @@ from common.spaces.darts.registry import (
     PublishedModel,
     create,
     ops,
-    provenance,
-    register,
 )
 from common.spaces.nasnet.model import NetworkConfig
 from common.spaces.nasnet.published import PNASNET_5
-from common.spaces.nasnet.registry import PublishedNetwork, timm_cfg
+from common.spaces.nasnet.registry import PublishedNetwork, published_cfgs
 from common.spaces.nasnet.registry import create as create_pnasnet
 
 _PNAS_CELL = ops(
@@ -158,20 +156,8 @@ NETWORKS: dict[str, PublishedNetwork] = {
 
 MODELS: dict[str, PublishedModel | PublishedNetwork] = {**DARTS_SPACE_MODELS, **NETWORKS}
 
-# timm's register_model reads this module attribute to attach each model's pretrained cfg.
-default_cfgs = register(CELLS, DARTS_SPACE_MODELS)
-default_cfgs.update(
-    generate_default_cfgs(
-        {
-            name: timm_cfg(spec, f"PNASNet-5 ({spec.provenance['network']})")
-            for name, spec in NETWORKS.items()
-        }
-    )
-)
-PROVENANCE: dict[str, dict[str, str]] = {
-    **{name: provenance(name) for name in DARTS_SPACE_MODELS},
-    **{name: spec.provenance for name, spec in NETWORKS.items()},
-}
+# timm's register_model reads default_cfgs, so it is set before the entry points.
+default_cfgs, PROVENANCE = published_cfgs("PNASNet-5", NETWORKS, CELLS, DARTS_SPACE_MODELS)
 
 
 @register_model

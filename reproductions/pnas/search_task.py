@@ -10,14 +10,14 @@
   uniformly among the blocks that can take its place.
 
 The best cell is the one with the highest child validation accuracy (held-out training
-images). ``diagnostics.children`` lists every trained child in order (record contract), and
+images); the run writes it into its folder as ``cell.json`` and names it in ``protocol.found``,
+which ``pnas_pnas-space_cifar10-jpeg_retrain_reduced`` retrains (``genotype=<either>``). ``diagnostics.children`` lists every trained child in order (record contract), and
 the progressive run adds the predictor's rank correlation with the trained children's rewards
 at each level b >= 2 (what PNAS Sect. 5.2 reports per level; secondary).
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 
@@ -25,11 +25,11 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from scipy.stats import kendalltau, spearmanr
 
-from common.errors import NasReproError, choices_error
-from common.evaluators.child_pool import ChildPool
+from common.errors import NasReproError
 from common.results.record import RunResult
-from common.spaces.nasnet.cell import NUM_INPUTS, SPACES, Cell, Space, blocks_at
-from common.spaces.nasnet.child import arch_key, train_child
+from common.spaces.nasnet.cell import NUM_INPUTS, Cell, Space, blocks_at
+from common.spaces.nasnet.child import train_child
+from common.spaces.nasnet.search_run import checked_space, child_pool, search_result
 from reproductions.pnas.predictor import Block, Ensemble
 from reproductions.pnas.search import one_block_cells, progressive_search
 
@@ -68,34 +68,25 @@ def correlations(pairs: Sequence[tuple[float, float]]) -> dict[str, float | None
 
 
 def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
-    import torch
-
-    if cfg.get("torch_threads"):
-        torch.set_num_threads(int(cfg.torch_threads))
     s = cfg.search
-    if s.strategy not in STRATEGIES:
-        raise choices_error("search.strategy", s.strategy, STRATEGIES)
-    if s.space not in SPACES:
-        raise choices_error("search.space", s.space, tuple(SPACES))
-    space = SPACES[s.space]
+    space = checked_space(s, STRATEGIES)
     max_blocks, beam = int(s.max_blocks), int(s.beam)
     if max_blocks < 1 or beam < 1:
         raise NasReproError("search.max_blocks and search.beam must be at least 1")
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    child = OmegaConf.to_container(s.child, resolve=True)
-    fn = functools.partial(train_child, data=data, seed=int(cfg.seed), **child)
-    pool = ChildPool(fn, key=arch_key, **OmegaConf.to_container(cfg.children, resolve=True))
+    pool = child_pool(cfg, train_child)
     rng = np.random.default_rng(int(cfg.seed))
     all_one = one_block_cells(space)
     level1 = len(all_one) if s.level1 is None else int(s.level1)
     if not 1 <= level1 <= len(all_one):
         raise NasReproError(f"search.level1 must be in 1..{len(all_one)} or null, got {level1}")
     children: list[dict] = []
+    trained: list[Cell] = []
 
     def train(cells: Sequence[Cell], level: int) -> list[float]:
         results = pool.map(list(cells))
         for cell, r in zip(cells, results):
             children.append({"index": len(children), "arch": str(cell), "level": level, **r})
+            trained.append(cell)
             logger.log({"reward": r["reward"], "level": level}, step=len(children))
         return [r["reward"] for r in results]
 
@@ -132,41 +123,29 @@ def run(cfg: DictConfig, logger) -> RunResult:  # noqa: ANN001 - RunLogger
     else:
         total = level1 + (max_blocks - 1) * beam
         train([random_cell(space, max_blocks, rng) for _ in range(total)], max_blocks)
-    best = max(children, key=lambda c: c["reward"])
-    metrics: dict[str, list[float]] = {
-        "best_val_acc": [best["reward"]],
-        "children_trained": [float(pool.num_trained)],
-    }
+    metrics: dict[str, list[float]] = {}
     for level, corr in levels.items():
         if corr["kendall"] is None:
             continue
         metrics[f"predictor_kendall_level{level}"] = [corr["kendall"]]
         metrics[f"predictor_spearman_level{level}"] = [corr["spearman"]]
-    child_cost = sum(c["cost_s"] for c in children)
-    return RunResult(
+    return search_result(
+        cfg,
+        logger,
+        archs=trained,
+        children=children,
+        pool=pool,
+        started=t0,
+        curve_group=CURVE_GROUP,
+        curve_label=LABELS[s.strategy],
         metrics=metrics,
-        data_variant=f"{cfg.data.get('_target_', '').rsplit('.', 1)[-1]} (child validation "
-        f"split: {cfg.data.val_fraction} of the training images)",
         protocol={
-            "strategy": s.strategy,
-            "space": space.name,
             "max_blocks": max_blocks,
             "beam": beam,
             "level1": level1,
-            "child": child,
             "predictor": OmegaConf.to_container(s.predictor, resolve=True),
-            "selection": "best child validation accuracy (held-out training images)",
         },
         diagnostics={
-            "children": children,
-            "curve_group": CURVE_GROUP,
-            "curve_label": LABELS[s.strategy],
-            "best_arch": best["arch"],
             "predictor_rank_correlation": {str(k): v for k, v in levels.items()},
-        },
-        cost={
-            "wall_s": time.time() - t0,
-            "children_trained": pool.num_trained,
-            "child_cost_s": child_cost,
         },
     )

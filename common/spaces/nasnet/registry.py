@@ -1,8 +1,9 @@
 """Published NASNet-space networks as timm models: what NASNet's and PNAS's ``models.py`` share.
 
 A paper describes each model with ``PublishedNetwork`` (cells, TF-slim hyper-parameters,
-provenance), builds its timm ``default_cfgs`` with ``timm_cfgs`` and writes one
-``@register_model`` function whose body is ``create(spec, name, pretrained, kwargs)``.
+provenance), builds its timm ``default_cfgs`` and provenance with ``published_cfgs`` (its own
+networks and the DARTS-space re-encodings of its cells) and writes one ``@register_model``
+function whose body is ``create(spec, name, pretrained, kwargs)``.
 Keyword overrides are ``NetworkConfig`` fields (``num_classes=100``, ``use_aux_head=False``).
 """
 
@@ -12,7 +13,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from timm.models import generate_default_cfgs
+
 from common.errors import NasReproError
+from common.spaces.darts.registry import PublishedCell, PublishedModel, provenance, register
 from common.spaces.nasnet.cell import Cell
 from common.spaces.nasnet.model import NASNetwork, NetworkConfig
 from common.spaces.published import IMAGENET_MEAN, IMAGENET_STD, provenance_cfg, refuse_pretrained
@@ -46,6 +50,31 @@ def timm_cfg(spec: PublishedNetwork, description: str) -> dict[str, Any]:
         "classifier": "classifier",
         **provenance_cfg(spec.provenance, description),
     }
+
+
+def published_cfgs(
+    title: str,
+    networks: dict[str, PublishedNetwork],
+    darts_cells: dict[str, PublishedCell],
+    darts_models: dict[str, PublishedModel],
+) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """A paper's timm ``default_cfgs`` (assign it to the module's ``default_cfgs`` before the
+    entry points: timm's ``register_model`` reads it) and the provenance of every model, after
+    registering the DARTS-space re-encodings of its cells."""
+    cfgs = register(darts_cells, darts_models)
+    cfgs.update(
+        generate_default_cfgs(
+            {
+                name: timm_cfg(spec, f"{title} ({spec.provenance['network']})")
+                for name, spec in networks.items()
+            }
+        )
+    )
+    prov = {
+        **{name: provenance(name) for name in darts_models},
+        **{name: spec.provenance for name, spec in networks.items()},
+    }
+    return cfgs, prov
 
 
 def create(

@@ -1,7 +1,10 @@
 """Retrain a NASNet-space network on its full training set and report its test error (NASNet
 Table 1's metric; PNAS reuses NASNet's CIFAR recipe). ``run`` builds a published model by its
-timm name and retrains it; ``sizes`` measures published models' parameters and multiply-adds
-(seconds). ``reproductions/{nasnet,pnas}/retrain.py`` register their models and use both.
+timm name and retrains it; ``searched`` builds the architecture a search found (``genotype=``:
+the search's record or its ``cell.json``, ``common.spaces.nasnet.found``) with the children's
+builder (``child.build_network``) at ``retrain.num_cells`` x ``retrain.num_conv_filters`` and
+retrains it; ``sizes`` measures published models' parameters and multiply-adds (seconds).
+``reproductions/{nasnet,pnas}/retrain.py`` register their models and use all three.
 
 The schedule is ``common.training.darts_eval_module.DartsEvalModule`` (SGD with momentum,
 single-period cosine, auxiliary loss, drop-path raised linearly over training = NASNet's
@@ -17,12 +20,15 @@ import time
 import lightning as L
 import timm
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from common.errors import NasReproError
 from common.results.logging import RunLogger
 from common.results.record import RunResult
+from common.spaces.nasnet.child import build_network
+from common.spaces.nasnet.found import LAYOUT_OF_SPACE, arch_text, load_found
 from common.spaces.nasnet.model import NASNetwork, count_mult_adds, count_params, notation
 from common.training.darts_eval_module import DartsEvalModule
 from common.training.fit import fit
@@ -54,8 +60,12 @@ class AuxView(nn.Module):
         return self.forward_with_aux(x)[0]
 
 
-def retrain(net: NASNetwork, cfg: DictConfig, logger: RunLogger) -> RunResult:
-    """Train ``net`` with ``cfg.retrain`` on ``cfg.data`` and test it once at the end."""
+def retrain(
+    net: NASNetwork, cfg: DictConfig, logger: RunLogger, protocol: dict | None = None
+) -> RunResult:
+    """Train ``net`` with ``cfg.retrain`` on ``cfg.data`` and test it once at the end. With a
+    held-out split (``data.val_fraction`` > 0) the last epoch's validation accuracy is recorded
+    beside the test accuracy; nothing is selected on either."""
     r = cfg.retrain
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     data = instantiate(cfg.data)
@@ -73,15 +83,17 @@ def retrain(net: NASNetwork, cfg: DictConfig, logger: RunLogger) -> RunResult:
         "gradient_clip_val": r.grad_clip,
     }
     metrics = fit(module, data, trainer, int(r.epochs), logger, test=True)
+    val = {"val_acc": [metrics["val/acc"]]} if "val/acc" in metrics else {}
     return RunResult(
         metrics={
             "test_acc": [metrics["test/acc"]],
             "test_error": [100.0 - metrics["test/acc"]],
+            **val,
             "params_M": [count_params(net, aux=False) / 1e6],
         },
         data_variant=data.data_variant,
         protocol={
-            "model": r.model,
+            **(protocol or {"model": r.model}),
             "notation": notation(net),
             "epochs": int(r.epochs),
             "final_metric": "test accuracy after the last epoch (no selection on test)",
@@ -99,6 +111,42 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     overrides = OmegaConf.to_container(cfg.retrain.model_kwargs, resolve=True) or {}
     net = timm.create_model(cfg.retrain.model, **overrides)
     return retrain(net, cfg, logger)
+
+
+def searched(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    """Retrain the architecture ``cfg.genotype`` names (a search record or cell file of the
+    ``retrain.space`` space), built at ``retrain.num_cells`` x ``retrain.num_conv_filters``."""
+    import torch
+
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
+    r = cfg.retrain
+    arch, source = load_found(cfg.genotype, r.space, LAYOUT_OF_SPACE[r.space])
+    wanted = r.get("search")  # an experiment named after one search takes only its cells
+    if wanted and source.get("experiment") != wanted:
+        raise NasReproError(
+            f"genotype={cfg.genotype} comes from {source.get('experiment')!r}; experiment"
+            f" {cfg.experiment_name!r} retrains the cell of {wanted!r} only (its record, or the"
+            " cell.json of its run folder)"
+        )
+    data_cls = get_class(cfg.data._target_)  # class attributes: classes, size, channels
+    net = build_network(
+        arch,
+        int(r.num_cells),
+        int(r.num_conv_filters),
+        stem_multiplier=float(r.stem_multiplier),
+        use_aux_head=bool(r.use_aux_head),
+        num_classes=data_cls.num_classes,
+        image_size=data_cls.image_size,
+        in_chans=data_cls.in_channels,
+    )
+    protocol = {
+        "searched_cell": arch_text(arch),
+        "source": source,
+        "search": source.get("experiment"),
+        "network": f"{r.space} layout, {r.num_cells} cells, {r.num_conv_filters} filters",
+    }
+    return retrain(net, cfg, logger, protocol)
 
 
 def sizes(cfg: DictConfig, logger: RunLogger) -> RunResult:

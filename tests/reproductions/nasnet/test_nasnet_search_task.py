@@ -1,6 +1,7 @@
 """The NASNet search task with a synthetic child (no training): as many samples as asked for,
 in minibatches with one PPO update each, records that follow the record contract, and a PPO
-controller whose later samples beat its first ones and random search's on a learnable reward."""
+controller whose later samples beat its first ones and random search's on a learnable reward.
+The best pair goes into the run folder's cell.json and protocol.found (the retrain's input)."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from hydra import compose, initialize_config_dir
 
 import reproductions.nasnet.search_task as task
 from common.cli import CONF_DIR
+from common.spaces.nasnet.found import arch_text, load_found
 
 PPO = "nasnet_nasnet-space_cifar10-jpeg_reduced"
 RANDOM = "nasnet_nasnet-space_cifar10-jpeg_random_reduced"
@@ -58,3 +60,24 @@ def test_ppo_learns_a_learnable_reward(monkeypatch) -> None:
     ppo, rand = np.array(rewards[PPO]), np.array(rewards[RANDOM])
     assert ppo[-50:].mean() > ppo[:50].mean() + 10
     assert ppo[-50:].mean() > rand[-50:].mean() + 10
+
+
+class DirLogger(NullLogger):
+    def __init__(self, run_dir) -> None:
+        self.run_dir = run_dir
+
+
+def test_found_pair_is_handed_to_the_retrain(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(task, "train_child", fake_child)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=[f"experiment={RANDOM}", "data_root=/nonexistent", "search.num_children=9"],
+        )
+    out = task.run(cfg, DirLogger(tmp_path))
+    best = max(out.diagnostics["children"], key=lambda c: c["reward"])
+    assert out.protocol["found"] == best["arch"] == out.diagnostics["best_arch"]
+    assert out.protocol["artefact"] == str(tmp_path / "cell.json")
+    pair, source = load_found(tmp_path / "cell.json", "nasnet", "nasnet")
+    assert arch_text(pair) == best["arch"] and source["strategy"] == "random"
+    assert source["search_best_val_acc"] == best["reward"]

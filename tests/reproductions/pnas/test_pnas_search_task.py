@@ -1,7 +1,8 @@
 """The end-to-end PNAS task with a synthetic child (no training): the progressive run trains
 level1 + (B - 1) K children, its random-search twin as many, both records follow the record
 contract, and on a reward the predictor can learn the progressive search finds better cells
-than random search."""
+than random search. The best cell goes into the run folder's cell.json and protocol.found
+(the retrain's input)."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from hydra import compose, initialize_config_dir
 import reproductions.pnas.search_task as task
 from common.cli import CONF_DIR
 from common.spaces.nasnet import PNAS_SPACE, Cell
+from common.spaces.nasnet.found import load_found
 
 
 class NullLogger:
@@ -80,3 +82,28 @@ def test_encoding_and_random_cells() -> None:
     assert all(c.num_blocks == 3 for c in cells) and len({c.key() for c in cells}) == 50
     tokens = task.encode(cells[0], PNAS_SPACE)
     assert len(tokens) == 3 and all(1 <= t <= 8 for blk in tokens for t in blk)
+
+
+class DirLogger(NullLogger):
+    def __init__(self, run_dir) -> None:
+        self.run_dir = run_dir
+
+
+def test_found_cell_is_handed_to_the_retrain(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(task, "train_child", fake_child)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=[
+                "experiment=pnas_pnas-space_cifar10-jpeg_random_reduced",
+                "data_root=/nonexistent",
+                "search.level1=4",
+                "search.beam=2",
+            ],
+        )
+    out = task.run(cfg, DirLogger(tmp_path))
+    best = max(out.diagnostics["children"], key=lambda c: c["reward"])
+    assert len(out.diagnostics["children"]) == 4 + 2 * 2
+    assert out.protocol["found"] == best["arch"] == out.diagnostics["best_arch"]
+    cell, source = load_found(out.protocol["artefact"], "pnas", "pnas")
+    assert str(cell) == best["arch"] and source["search_best_val_acc"] == best["reward"]
