@@ -36,7 +36,8 @@ POSITIVE = frozenset(
 SKIP_PREFIXES = ("hydra", "trainer")  # their own conventions (Lightning: -1 = no limit)
 REQUIRED_HINTS = {
     "genotype": "the path of a genotype.json a search stage wrote (its run directory), e.g."
-    " genotype=outputs/<search experiment>/<run>/genotype.json",
+    " genotype=outputs/<search experiment>/<run>/genotype.json; NASNet/PNAS retrains also take"
+    " a search's cell.json or its record, e.g. genotype=results/nasnet/<search>__seed0.json",
     "network": "a registered published model name (see the experiment's comments)",
 }
 

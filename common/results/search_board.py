@@ -85,7 +85,31 @@ def _fmt(values: list[float], digits: int = 2) -> str:
     return f"{statistics.mean(values):.{digits}f} ± {statistics.pstdev(values):.{digits}f}"
 
 
-def experiment_row(exp: str, group: dict) -> str:
+def retrains_of(groups: dict[str, dict]) -> dict[str, list[dict]]:
+    """Retrain records by the search experiment whose found cell they retrained
+    (``protocol.search``): a search's row then shows what its cell reached when trained."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for g in groups.values():
+        for rec in g["records"]:
+            search = rec.get("protocol", {}).get("search")
+            if rec.get("stage") == "retrain" and isinstance(search, str):
+                out[search].append(rec)
+    return out
+
+
+def retrain_cell(retrains: list[dict]) -> str:
+    """``62.10 / 60.30 (`<experiment>`)``: test / val accuracy of the retrained found cell."""
+    if not retrains:
+        return "—"
+    cells = []
+    for rec in retrains:
+        m = rec["metrics"]
+        test, val = _fmt(m.get("test_acc", [])), _fmt(m.get("val_acc", []))
+        cells.append(f"{test} / {val} (`{rec['experiment']}`, seed {rec['seed']})")
+    return "; ".join(cells)
+
+
+def experiment_row(exp: str, group: dict, retrains: list[dict] | None = None) -> str:
     recs = group["records"]
     children = [r["diagnostics"]["children"] for r in recs]
     rewards = [_rewards(r) for r in recs]
@@ -101,6 +125,7 @@ def experiment_row(exp: str, group: dict) -> str:
         _fmt([max(r) for r in rewards]),
         _fmt(last_quarter),
         _fmt(cost, 3),
+        retrain_cell(retrains or []),
         f"`{exp}` (seed {seeds})",
     ]
     return "| " + " | ".join(cells) + " |"
@@ -121,15 +146,18 @@ def section(groups: dict[str, dict]) -> list[str]:
         "Children: evaluated in order (cached repeats included); trained: how many were",
         "trained (the rest came from the cache); last quarter: the mean reward of the last",
         "quarter of children, what a learning controller raises. Several records: mean ± std.",
+        "Found cell retrained: test / validation accuracy (%) of the search's best child",
+        "trained again from scratch by the named retrain experiment (its own, longer schedule).",
         "",
     ]
     head = (
         "| search | data | children | trained | best reward | mean reward, last quarter"
-        " | children's training (CPU h) | experiment |"
+        " | children's training (CPU h) | found cell retrained (test / val) | experiment |"
     )
+    retrains = retrains_of(groups)
     for name, entries in found.items():
-        lines += [f"**{name}**", "", head, "|---" * 8 + "|"]
-        lines += [experiment_row(exp, g) for exp, g in entries.items()]
+        lines += [f"**{name}**", "", head, "|---" * 9 + "|"]
+        lines += [experiment_row(exp, g, retrains.get(exp)) for exp, g in entries.items()]
         lines += [
             "",
             f"![{name}: reward against children trained](results/{figure_name(name)})",

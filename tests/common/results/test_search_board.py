@@ -86,3 +86,21 @@ def test_repeats_stay_at_the_trained_count():
     children = [{"cached": False}, {"cached": True}, {"cached": False}, {"cached": True}]
     assert search_board.trained_so_far(children) == [1, 1, 2, 2]
     assert search_board.trained_so_far([{"cached": True}]) == [1]
+
+
+def test_a_search_row_shows_the_retrain_of_its_found_cell():
+    search = _record("nasnet_toy_digits", [10.0, 30.0], label="PPO")
+    other = _record("nasnet_toy_digits_random", [20.0, 25.0], label="random search")
+    retrain = {
+        **_record("nasnet_toy_digits_retrain", [0.0]),
+        "stage": "retrain",
+        "metrics": {"test_acc": [61.25], "val_acc": [60.5]},
+        "protocol": {"search": "nasnet_toy_digits"},
+        "diagnostics": {},
+    }
+    groups = leaderboard.aggregate([search, other, retrain])
+    text = "\n".join(search_board.section(groups))
+    row = next(line for line in text.splitlines() if line.startswith("| PPO "))
+    assert "61.25 / 60.50 (`nasnet_toy_digits_retrain`, seed 0)" in row
+    random_row = next(line for line in text.splitlines() if line.startswith("| random search "))
+    assert "| — |" in random_row  # no retrain of the random search's cell: none shown
