@@ -53,6 +53,17 @@ def layout(rec: dict) -> str:
     return "NHWC" if settings.get("channels_last_on_cpu") else "NCHW"
 
 
+def score_definition(rec: dict) -> str | None:
+    """Which ReLUs a NASWOT record's kernel counted: records from before the fix (no ``hooks``
+    setting) read only ``nn.ReLU`` modules; the official code also counts every module whose
+    type names ReLU (``ReLUConvBN``): reproductions/naswot/README.md, score fidelity."""
+    settings = rec.get("protocol", {}).get("settings", {})
+    if "train_mode" not in settings:  # not a NASWOT record
+        return None
+    hooks = settings.get("hooks", "relu_modules")
+    return "official hooks" if hooks == "official" else "nn.ReLU hooks only (pre-fix score)"
+
+
 def runs_of(rec: dict) -> int:
     return max(len(v) for v in rec["metrics"].values())
 
@@ -65,6 +76,8 @@ def where(rec: dict, notes: RunNotes) -> str:
         parts.append(layout(rec))
         if notes.kernel_product(rec) == "int8":
             parts.append("int8 K product")
+    if score_definition(rec):
+        parts.append(score_definition(rec))
     shared = notes.shared(rec["experiment"], rec["seed"])
     if shared:
         parts.append(shared)
