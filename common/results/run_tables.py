@@ -72,12 +72,12 @@ def where(rec: dict, notes: RunNotes) -> str:
     """``1 CPU thread (AMD EPYC host), NHWC, int8 K product, <shared>, 279 s``."""
     name = host(rec, notes)
     parts = [threads_label(rec) + (f" ({name} host)" if name else "")]
+    if score_definition(rec):
+        parts.append(score_definition(rec))
     if not is_cuda(rec):
         parts.append(layout(rec))
         if notes.kernel_product(rec) == "int8":
             parts.append("int8 K product")
-    if score_definition(rec):
-        parts.append(score_definition(rec))
     shared = notes.shared(rec["experiment"], rec["seed"])
     if shared:
         parts.append(shared)
