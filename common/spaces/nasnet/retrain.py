@@ -24,6 +24,7 @@ from torch import nn
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.nasnet.model import NASNetwork, count_mult_adds, count_params, notation
+from common.speed import Speed
 from common.training.darts_eval_module import DartsEvalModule
 from common.training.fit import fit
 
@@ -67,6 +68,7 @@ def retrain(net: NASNetwork, cfg: DictConfig, logger: RunLogger) -> RunResult:
         max_epochs=int(r.epochs),
         auxiliary_weight=r.auxiliary_weight,
         drop_path_prob=r.drop_path_prob,
+        speed=Speed.from_cfg(cfg.get("speed")),
     )
     trainer = {
         **OmegaConf.to_container(cfg.trainer, resolve=True),
