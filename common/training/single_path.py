@@ -48,6 +48,7 @@ from torch.nn import functional as F
 
 from common.speed import Speed
 from common.supernets.mixers import CellMask, SinglePathMixer
+from common.training.classifier import check_compile
 
 Path = tuple[str, ...]  # one op name per position of a PathSpace
 SCHEDULES = ("cosine", "linear")
@@ -173,6 +174,7 @@ class SinglePathSupernetModule(L.LightningModule):
         self.speed = speed or Speed()
         self.net = self.speed.module(net)
         if self.speed.compile:
+            check_compile(self.speed)
             compile_ops(net, net.mixer.ops)
         self.sampler = sampler
         self.space = sampler.space

@@ -215,3 +215,9 @@ def test_the_options_reach_the_modules_from_the_config(tmp_path, monkeypatch):
     with pytest.raises(NasReproError, match="memory_format=nhwc"):
         Speed.from_cfg(node)
     assert single_path_module(Speed.from_cfg(cfg.speed)).speed.precision == "bf16"
+
+
+def test_compile_without_a_cpp_compiler_fails_in_one_line(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(NasReproError, match="needs a C\\+\\+ compiler"):
+        ClassifierModule(nb201_net(), speed=Speed(compile=True))
