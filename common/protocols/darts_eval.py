@@ -31,6 +31,7 @@ from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.darts.genotype import STEPS, Genotype
 from common.spaces.darts.model import NetworkCIFAR, count_params_m
+from common.speed import Speed
 from common.training.darts_eval_module import DartsEvalModule
 from common.training.fit import fit
 
@@ -53,16 +54,21 @@ def load_genotype(path: str | Path, steps: int | None = STEPS) -> Genotype:
 
 
 def make_module(
-    genotype: Genotype, data: L.LightningDataModule, retrain: DictConfig, epochs: int
+    genotype: Genotype,
+    data: L.LightningDataModule,
+    retrain: DictConfig,
+    epochs: int,
+    speed: Speed | None = None,
 ) -> DartsEvalModule:
-    """The evaluation network of ``genotype`` for ``data``, in the schedule's training module."""
+    """The evaluation network of ``genotype`` for ``data``, in the schedule's training module
+    (run with the ``speed`` options)."""
     net = NetworkCIFAR(
         genotype=genotype,
         num_classes=data.num_classes,
         in_channels=data.in_channels,
         **retrain.network,
     )
-    return DartsEvalModule(net, max_epochs=epochs, **retrain.optim)
+    return DartsEvalModule(net, max_epochs=epochs, speed=speed, **retrain.optim)
 
 
 def trainer_args(cfg: DictConfig) -> dict:
@@ -80,7 +86,7 @@ def train_genotype(
     accuracy (NaN without a validation split) and, with ``test``, its test accuracy."""
     L.seed_everything(seed, workers=True, verbose=False)
     data = instantiate(cfg.retrain.data)
-    module = make_module(genotype, data, cfg.retrain, epochs)
+    module = make_module(genotype, data, cfg.retrain, epochs, Speed.from_cfg(cfg.get("speed")))
     metrics = fit(module, data, trainer_args(cfg), epochs, logger, test=test)
     out = {
         "params_m": count_params_m(module.net),
@@ -100,7 +106,9 @@ def brief_training(
     of DARTS Sect. 3.3)."""
     return BriefTrainingEvaluator(
         make_data=lambda: instantiate(cfg.retrain.data),
-        make_module=lambda genotype, data: make_module(genotype, data, cfg.retrain, epochs),
+        make_module=lambda genotype, data: make_module(
+            genotype, data, cfg.retrain, epochs, Speed.from_cfg(cfg.get("speed"))
+        ),
         trainer=trainer_args(cfg),
         epochs=epochs,
         seed=seed,

@@ -34,6 +34,7 @@ from common.evaluators.inherited import recalibrate_batch_norm
 from common.protocols.imagenet_search import trainer_steps
 from common.results.logging import RunLogger
 from common.results.record import RunResult
+from common.speed import Speed
 from common.training.classifier import ClassifierModule
 from common.training.fit import fit
 
@@ -59,6 +60,7 @@ class ImageNetClassifier(ClassifierModule):
         schedule: str = "linear",
         lr_min: float = 0.0,
         label_smoothing: float = 0.1,
+        speed: Speed | None = None,
     ) -> None:
         if schedule not in SCHEDULES:
             raise choices_error("retrain.optim.schedule", schedule, SCHEDULES)
@@ -71,6 +73,7 @@ class ImageNetClassifier(ClassifierModule):
             max_epochs=1,  # unused: the schedule counts steps
             lr_min=lr_min,
             label_smoothing=label_smoothing,
+            speed=speed,
         )
         self.iterations, self.decay_all, self.schedule = int(iterations), decay_all, schedule
 
@@ -172,7 +175,8 @@ def retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
     data.setup("fit")
     net, described = build_network(cfg, data.num_classes)
     iterations = int(cfg.retrain.iterations)
-    module = ImageNetClassifier(net, iterations, **cfg.retrain.optim)
+    speed = Speed.from_cfg(cfg.get("speed"))
+    module = ImageNetClassifier(net, iterations, speed=speed, **cfg.retrain.optim)
     trainer_args, steps = trainer_steps(cfg.trainer, iterations)
     post = BatchNormPostProcess(cfg.retrain.bn_post_process_batches)
     callbacks = [post] if cfg.retrain.bn_post_process_batches else []

@@ -35,6 +35,7 @@ from common.errors import NasReproError
 from common.evaluators.inherited import InheritedWeightsEvaluator
 from common.results.logging import RunLogger
 from common.results.record import RunResult
+from common.speed import Speed
 from common.training.fit import fit
 from common.training.single_path import PathSpace, SinglePathSupernetModule
 
@@ -146,7 +147,12 @@ def imagenet_one_shot(cfg: DictConfig, logger: RunLogger) -> RunResult:
     optim = OmegaConf.to_container(cfg.supernet.optim, resolve=True)
     # the schedule runs over `iterations` optimiser steps: epochs = iterations / steps per epoch
     module = SinglePathSupernetModule(
-        net, sampler, iterations / steps_per_epoch, seed=cfg.seed, **optim
+        net,
+        sampler,
+        iterations / steps_per_epoch,
+        seed=cfg.seed,
+        speed=Speed.from_cfg(cfg.get("speed")),
+        **optim,
     )
     trainer_args, steps = trainer_steps(cfg.trainer, iterations)
     start = time.perf_counter()

@@ -27,6 +27,7 @@ from common.evaluators.inherited import InheritedWeightsEvaluator
 from common.protocols.ranking import RankingCurve, ranking_report, ranking_sample
 from common.results.logging import RunLogger
 from common.results.record import RunResult
+from common.speed import Speed
 from common.training.fit import fit
 from common.training.single_path import PathSpace, SinglePathSupernetModule
 
@@ -108,7 +109,10 @@ def one_shot_search(cfg: DictConfig, logger: RunLogger) -> RunResult:
     )
     sampler = instantiate(cfg.supernet.sampler, _partial_=True)(space)
     optim = OmegaConf.to_container(cfg.supernet.optim, resolve=True)
-    module = SinglePathSupernetModule(net, sampler, cfg.supernet.epochs, seed=cfg.seed, **optim)
+    speed = Speed.from_cfg(cfg.get("speed"))
+    module = SinglePathSupernetModule(
+        net, sampler, cfg.supernet.epochs, seed=cfg.seed, speed=speed, **optim
+    )
 
     ev = cfg.evaluation
     val_set = data.val_set

@@ -5,16 +5,40 @@ official config ``configs/nas-benchmark/hyper-opts/200E.config``): 200 epochs, S
 Nesterov momentum 0.9, lr 0.1 annealed by cosine to 0, weight decay 5e-4 on every parameter
 (BN and biases included), plain cross-entropy, batch size 256 (the batch size belongs to the
 data module).
+
+Speed options (``common.speed.Speed``, the run's ``speed`` config node) change how the
+network runs, not what it computes: the network's parameters and every input batch in the
+memory layout chosen (``channels_last``: NHWC), its forward compiled (``torch.compile``) and
+run under bf16 autocast where asked. Logits come back in float32 whatever the precision, so
+the loss and accuracy are computed alike; the weights and the optimiser stay float32.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import shutil
+from collections.abc import Callable
 from typing import Any
 
 import lightning
 import torch
 from torch import nn
+
+from common.errors import NasReproError
+from common.speed import Speed
+
+
+def check_compile(speed: Speed) -> None:
+    """``speed.compile`` needs a C++ compiler (torch.compile's CPU code generator; CUDA
+    machines have one too): without one, one line now rather than a traceback mid-fit."""
+    if speed.compile and not any(
+        shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c
+    ):
+        raise NasReproError(
+            "speed.compile=true: torch.compile needs a C++ compiler (g++, clang++ or $CXX);"
+            " none found on PATH"
+        )
 
 
 class ClassifierModule(lightning.LightningModule):
@@ -35,11 +59,16 @@ class ClassifierModule(lightning.LightningModule):
         max_epochs: int = 200,
         lr_min: float = 0.0,
         label_smoothing: float = 0.0,  # NB-201 uses plain cross-entropy ("Softmax" criterion)
+        speed: Speed | None = None,  # layout, compile, precision; default: NCHW, eager, fp32
     ) -> None:
         super().__init__()
-        # The network is a module, not a hyperparameter: it is saved in the state dict.
-        self.save_hyperparameters(ignore=["net"])
-        self.net = net
+        # The network is a module, not a hyperparameter: it is saved in the state dict. The
+        # speed options are recorded in the run's record (cost.speed), not in checkpoints.
+        self.save_hyperparameters(ignore=["net", "speed"])
+        self.speed = speed or Speed()
+        check_compile(self.speed)
+        self.net = self.speed.module(net)
+        self._compiled: dict[str, Callable] = {}
         self.lr = lr
         self.momentum = momentum
         self.nesterov = nesterov
@@ -49,7 +78,28 @@ class ClassifierModule(lightning.LightningModule):
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return self.run_net("forward", x)
+
+    def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The network's ``forward_with_aux`` (logits and auxiliary logits or None)."""
+        return self.run_net("forward_with_aux", x)
+
+    def run_net(self, method: str, x: torch.Tensor) -> Any:
+        """``self.net.<method>(x)`` with the speed options: ``x`` in the network's layout,
+        the method compiled once per method (``torch.compile`` guards recompile it where
+        the network's mode changes, train/eval), bf16 autocast (its outputs cast back to float32)."""
+        fn = getattr(self.net, method)
+        if self.speed.compile:
+            if method not in self._compiled:
+                self._compiled[method] = torch.compile(fn)
+            fn = self._compiled[method]
+        with self.speed.autocast(x.device.type):
+            out = fn(self.speed.tensor(x))
+        if self.speed.precision == "fp32":
+            return out
+        if isinstance(out, tuple):
+            return tuple(o.float() if isinstance(o, torch.Tensor) else o for o in out)
+        return out.float()
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> Any:
         return self._shared_step(batch, "train")

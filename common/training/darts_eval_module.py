@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from common.speed import Speed
 from common.training.classifier import ClassifierModule
 
 
@@ -27,6 +28,7 @@ class DartsEvalModule(ClassifierModule):
         max_epochs: int = 600,
         auxiliary_weight: float = 0.4,
         drop_path_prob: float = 0.2,
+        speed: Speed | None = None,
     ) -> None:
         super().__init__(
             net,
@@ -36,8 +38,9 @@ class DartsEvalModule(ClassifierModule):
             weight_decay=weight_decay,
             max_epochs=max_epochs,
             lr_min=0.0,
+            speed=speed,
         )
-        self.save_hyperparameters(ignore=["net"])
+        self.save_hyperparameters(ignore=["net", "speed"])
         self.auxiliary_weight = auxiliary_weight
         self.drop_path_prob = drop_path_prob
 
@@ -47,7 +50,7 @@ class DartsEvalModule(ClassifierModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> Any:
         x, y = batch
-        logits, aux = self.net.forward_with_aux(x)
+        logits, aux = self.forward_with_aux(x)
         loss = self.criterion(logits, y)
         if aux is not None and self.auxiliary_weight > 0:
             loss = loss + self.auxiliary_weight * self.criterion(aux, y)

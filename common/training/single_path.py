@@ -20,6 +20,12 @@ edge or layer (ENAS, RSPS).
   checkable: all counts of a position equal after every step. The supernet's own accuracy is
   logged as a diagnostic only.
 
+Speed options (``common.speed.Speed``): the supernet's parameters and each batch in the
+memory layout chosen, bf16 autocast around each path's forward (the loss in float32). A
+compiled whole network would be recompiled for every new path (its graph is the path), so
+``compile`` compiles each candidate op on its own instead (``compile_ops``): one graph per op,
+reused by every path that takes it.
+
 Schedules: ``cosine`` from ``lr`` to ``lr_min`` (NB-201's weight-sharing baselines,
 AutoDL-Projects ``configs/nas-benchmark/algos/RANDOM.config``) or ``linear`` from ``lr`` to 0
 (SPOS ``src/Supernet/train.py``: ``LambdaLR(1 - step / total_iters)``), per step or per epoch.
@@ -31,7 +37,7 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +46,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from common.speed import Speed
 from common.supernets.mixers import CellMask, SinglePathMixer
+from common.training.classifier import check_compile
 
 Path = tuple[str, ...]  # one op name per position of a PathSpace
 SCHEDULES = ("cosine", "linear")
@@ -156,13 +164,18 @@ class SinglePathSupernetModule(L.LightningModule):
         grad_clip: float | None = None,
         label_smoothing: float = 0.0,
         seed: int = 0,
+        speed: Speed | None = None,  # layout, compile (per op), precision; default: none
     ) -> None:
         super().__init__()
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        self.save_hyperparameters(ignore=["net", "sampler"])
+        self.save_hyperparameters(ignore=["net", "sampler", "speed"])
         self.automatic_optimization = False
-        self.net = net
+        self.speed = speed or Speed()
+        self.net = self.speed.module(net)
+        if self.speed.compile:
+            check_compile(self.speed)
+            compile_ops(net, net.mixer.ops)
         self.sampler = sampler
         self.space = sampler.space
         self.rng = random.Random(seed)
@@ -176,7 +189,12 @@ class SinglePathSupernetModule(L.LightningModule):
         self._epoch: dict[str, Any] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        with self.speed.autocast(x.device.type):
+            return self._float(self.net(self.speed.tensor(x)))
+
+    def _float(self, logits: torch.Tensor) -> torch.Tensor:
+        """bf16 autocast's logits in float32 for the loss; others as they are."""
+        return logits if self.speed.precision == "fp32" else logits.float()
 
     def on_train_epoch_start(self) -> None:
         self._epoch = {
@@ -189,13 +207,15 @@ class SinglePathSupernetModule(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
+        x = self.speed.tensor(x)
         opt = self.optimizers()
         lr = self._set_lr(opt, batch_idx)
         paths = self.sampler.sample(self.rng)
         opt.zero_grad(set_to_none=True)  # off-path parameters keep grad None: no update
         for path in paths:
             self.net.mixer.set_choice(self.space.choice(path))
-            logits = self.net(x)
+            with self.speed.autocast(x.device.type):
+                logits = self._float(self.net(x))
             loss = F.cross_entropy(logits, y, label_smoothing=self.hparams.label_smoothing)
             self.manual_backward(loss)  # gradients of the paths add up
             self._count(path)
@@ -272,6 +292,19 @@ class SinglePathSupernetModule(L.LightningModule):
         for group in opt.param_groups:
             group["lr"] = lr
         return lr
+
+
+def compile_ops(net: nn.Module, ops: Collection[str]) -> int:
+    """Compile, in place, every candidate op of ``net``: the members of each ``ModuleDict``
+    keyed by op names among ``ops`` (how every supernet here holds an edge's ops; a mixer's
+    ``.ops``). The skeleton around them stays eager. Returns the number of ops compiled."""
+    names, n = set(ops), 0
+    for module in net.modules():
+        if isinstance(module, nn.ModuleDict) and module and set(module.keys()) <= names:
+            for op in module.values():
+                op.compile()
+                n += 1
+    return n
 
 
 def _spread(counts: torch.Tensor) -> int:

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from common.results.logging import RunLogger
 from common.results.record import RunResult
+from common.speed import Speed
 from common.training.classifier import ClassifierModule
 from common.training.fit import fit
 from reproductions.enas.macro_search import MacroArc
@@ -44,9 +45,12 @@ class FinalModule(ClassifierModule):
         weight_decay: float = 4e-4,
         aux_weight: float = 0.4,
         max_epochs: int = 310,
+        speed: Speed | None = None,
     ) -> None:
-        super().__init__(net, lr_max, momentum, nesterov, weight_decay, max_epochs, lr_min)
-        self.save_hyperparameters(ignore=["net"])
+        super().__init__(
+            net, lr_max, momentum, nesterov, weight_decay, max_epochs, lr_min, speed=speed
+        )
+        self.save_hyperparameters(ignore=["net", "speed"])
         self.t0, self.t_mul, self.aux_weight = t0, t_mul, aux_weight
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> Any:
@@ -54,7 +58,7 @@ class FinalModule(ClassifierModule):
         if hasattr(self.net, "step_ratio"):  # micro_child.py L202-203
             total = max(1, self.trainer.estimated_stepping_batches)
             self.net.step_ratio = min(1.0, (self.global_step + 1) / total)
-        logits, aux = self.net.forward_with_aux(x)
+        logits, aux = self.forward_with_aux(x)
         loss = self.criterion(logits, y)
         if aux is not None and self.aux_weight:
             loss = loss + self.aux_weight * self.criterion(aux, y)
@@ -85,7 +89,8 @@ def train_final(cfg: DictConfig, logger: RunLogger) -> RunResult:
     if cfg.get("arc"):
         extra["arc"] = MacroArc.load(cfg.arc).row
     net = instantiate(cfg.final.network, num_classes=data.num_classes, **extra)
-    module = FinalModule(net, max_epochs=cfg.final.epochs, **cfg.final.optim)
+    speed = Speed.from_cfg(cfg.get("speed"))
+    module = FinalModule(net, max_epochs=cfg.final.epochs, speed=speed, **cfg.final.optim)
     metrics = fit(module, data, cfg.trainer, cfg.final.epochs, logger, test=True)
     params = sum(p.numel() for p in net.parameters())
     return RunResult(

@@ -30,6 +30,7 @@ from common.results.record import RunResult
 from common.spaces.nasnet.child import build_network
 from common.spaces.nasnet.found import LAYOUT_OF_SPACE, arch_text, load_found
 from common.spaces.nasnet.model import NASNetwork, count_mult_adds, count_params, notation
+from common.speed import Speed
 from common.training.darts_eval_module import DartsEvalModule
 from common.training.fit import fit
 
@@ -77,6 +78,7 @@ def retrain(
         max_epochs=int(r.epochs),
         auxiliary_weight=r.auxiliary_weight,
         drop_path_prob=r.drop_path_prob,
+        speed=Speed.from_cfg(cfg.get("speed")),
     )
     trainer = {
         **OmegaConf.to_container(cfg.trainer, resolve=True),
