@@ -35,7 +35,6 @@ DDP = [
     "retrain.network.C=4",
     "retrain.network.layers=3",
     "retrain.data.max_train_samples=200",
-    "hydra.run.dir=run",
 ]
 # what rank 0 writes; anything else in the run folder (rank 1's Hydra log, files) fails
 RUN_FILES = {
@@ -60,7 +59,7 @@ def test_darts_search_and_retrain_on_two_processes(tmp_path, strategy, logger):
     scratch.mkdir()
     env = {"TMPDIR": str(scratch), "WANDB_MODE": "offline"}
     args = [*DDP, f"trainer.strategy={strategy}", f"logger={logger}"]
-    record = run_ok(tmp_path, *args, env=env)
+    record = run_ok(tmp_path, *args, "hydra.run.dir=run", env=env)
     runs = list(tmp_path.rglob("record.json"))
     assert runs == [tmp_path / "run" / "record.json"]  # one run folder, one record
     assert record["config"]["trainer"]["devices"] == 2
@@ -100,7 +99,17 @@ def test_darts_search_and_retrain_on_two_processes(tmp_path, strategy, logger):
     # the test pass ran on one device over the whole test split, logged beside the retrain
     retrain_log = (run / "lightning" / "fit5" / "metrics.csv").read_text()
     assert "test/acc" in retrain_log and "train/acc" in retrain_log
-    if logger == "offline":  # one W&B run, rank 0's, with the run's lines and summary
+    if logger == "offline":  # one W&B run, rank 0's
         wandb_runs = list(tmp_path.rglob("offline-run-*"))
         assert [p.parent for p in wandb_runs] == [run / "wandb"]
         assert (next(wandb_runs[0].glob("run-*.wandb"))).stat().st_size > 0
+    if (strategy, logger) == ("ddp", "none"):
+        # resume with the retrain unfinished: rank 1 is re-launched with resume=run and
+        # hydra.run.dir=run, passes the resume checks, and both ranks skip the finished fits
+        (run / "checkpoints" / "fit5" / "done.pt").unlink()
+        resumed = run_ok(tmp_path, *args, "resume=run", env=env)
+        assert resumed["protocol"]["candidates"] == candidates
+        assert resumed["metrics"] == record["metrics"]
+        assert resumed["diagnostics"]["data_parallel"]["same_result_on_all_ranks"]
+        assert list(tmp_path.rglob("record.json")) == [run / "record.json"]
+        assert {p.name for p in run.iterdir()} == RUN_FILES | {"metrics.before-resume1.csv"}
