@@ -140,7 +140,9 @@ def _output_dirs(argv: list[str], cfg: DictConfig) -> list[str]:
     directory when it writes a canonical record. Interpolated tails are cut off."""
     multirun = any(a in ("-m", "--multirun") for a in argv)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    given = [a.partition("=")[2] for a in argv if a.partition("=")[0] == key]
+    # the last one counts: Lightning's ddp re-launches ranks > 0 with the user's overrides
+    # plus hydra.run.dir="<the run's folder>" (quoted) after them
+    given = [a.partition("=")[2].strip("\"'") for a in argv if a.partition("=")[0] == key][-1:]
     dirs = [d.split("$")[0] or "." for d in given] or ["multirun" if multirun else "outputs"]
     if cfg.get("record", {}).get("canonical"):
         dirs.append(str(cfg.record.results_dir))
@@ -306,6 +308,17 @@ def _launched_elsewhere() -> bool:
     return hc.mode == RunMode.MULTIRUN and "BasicLauncher" not in str(hc.launcher._target_)
 
 
+def _rank_logging(argv: list[str]) -> list[str]:
+    """Overrides for a data-parallel rank other than 0, which runs this command line again
+    (Lightning's ``ddp`` adds ``hydra.run.dir=<the run's folder> hydra.output_subdir=null``):
+    its log goes to the console, warnings only, not into a file of the run's folder."""
+    from common.training.distributed import global_rank
+
+    if global_rank() == 0 or any(a.startswith("hydra/job_logging=") for a in argv):
+        return []
+    return ["hydra/job_logging=stdout", "hydra.job_logging.root.level=WARNING"]
+
+
 def main() -> None:
     argv = sys.argv[1:]
     if not any(a.split("=")[0] in PASSTHROUGH_FLAGS for a in argv):
@@ -314,6 +327,7 @@ def main() -> None:
         except NasReproError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        sys.argv += _rank_logging(argv)
     _app()
 
 

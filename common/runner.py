@@ -127,6 +127,8 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict | None:
     try:
         result: RunResult = get_method(cfg.task)(cfg, logger)
         wall = time.perf_counter() - start
+        if distributed.world_size() > 1:  # the ranks of a `ddp` run each ran the task
+            _check_ranks_agree(result, Path(logger.run_dir), run_dir)
         commit, dirty = git_state(REPO_ROOT)
         record = {
             "schema": RECORD_SCHEMA,
@@ -166,6 +168,25 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict | None:
         write_json_atomic(path, record)
         log.info("canonical record written to %s", path)
     return record
+
+
+def _check_ranks_agree(result: RunResult, own_dir: Path, run_dir: Path) -> None:
+    """Every rank of a ``ddp`` run ran the whole task (Lightning re-runs the command line for
+    ranks > 0); their results must be rank 0's (fits hand rank 0's metrics and weights to all
+    ranks), or a later step of theirs could have diverged. Recorded in the diagnostics as
+    ``data_parallel``; the files a rank > 0 wrote to its scratch folder count as the run's."""
+    import json
+
+    from common.training import distributed
+
+    text = json.dumps({"metrics": result.metrics, "protocol": result.protocol}, default=str)
+    agree = distributed.same_on_all_ranks(text.replace(str(own_dir), str(run_dir)))
+    if not agree:
+        log.warning("the data-parallel ranks ended with different results: rank 0's is kept")
+    result.diagnostics["data_parallel"] = {
+        "world_size": distributed.world_size(),
+        "same_result_on_all_ranks": agree,
+    }
 
 
 def _keep_earlier_log(run_dir: Path) -> None:

@@ -67,13 +67,47 @@ def global_rank() -> int:
     return _get_rank() or 0
 
 
+_SCRATCH: tempfile.TemporaryDirectory | None = None
+
+
+def scratch_dir() -> Path:
+    """This process's scratch folder (one per process, removed when it exits): where a rank
+    other than 0 writes what its stage writes into the run folder."""
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = tempfile.TemporaryDirectory(prefix=f"nasrepro-rank{global_rank()}-")
+    return Path(_SCRATCH.name)
+
+
 def mute(logger: Any) -> None:
     """Make a rank other than 0 write nothing through ``logger`` (a ``RunLogger``): no CSV
     lines, no W&B, and files the stage writes into ``logger.run_dir`` (genotypes, histories)
-    land in a scratch folder. Rank 0 writes the run's logs and artefacts."""
+    land in this process's scratch folder. Rank 0 writes the run's logs and artefacts."""
     logger.csv_path = None
     logger.wandb_run = None
-    logger.run_dir = Path(tempfile.mkdtemp(prefix=f"nasrepro-rank{global_rank()}-"))
+    logger.run_dir = scratch_dir()
+
+
+def sync_module(module: torch.nn.Module) -> None:
+    """Rank 0's weights and buffers in every rank's ``module`` (after a fit): the ranks'
+    parameters agree already (DDP, ``average_grads``), BatchNorm statistics do not (they are
+    per device), and what a stage derives next (a genotype, a test pass) must be rank 0's."""
+    if world_size() == 1:
+        return
+    state = broadcast({k: v.detach().cpu() for k, v in module.state_dict().items()})
+    module.load_state_dict(state)
+
+
+def same_on_all_ranks(obj: Any) -> bool:
+    """Whether ``obj`` (anything picklable that compares with ``==``) is equal on every rank
+    (True in a single process); every rank must call it."""
+    import torch.distributed as dist
+
+    if world_size() == 1:
+        return True
+    objs: list[Any] = [None] * world_size()
+    dist.all_gather_object(objs, obj)
+    return all(o == objs[0] for o in objs)
 
 
 def broadcast(obj: Any) -> Any:

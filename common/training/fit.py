@@ -364,6 +364,7 @@ def _run(
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics = distributed.broadcast(metrics)  # rank 0's: every rank's task goes on alike
+    distributed.sync_module(module)  # and rank 0's weights (BatchNorm statistics differ)
     if test:
         tester = trainer if trainer.world_size == 1 else _one_device(trainer)
         log = Path(tester.log_dir or "") / "metrics.csv" if tester.loggers else None

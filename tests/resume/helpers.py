@@ -24,20 +24,22 @@ def _env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def cli(tmp_path: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def cli(
+    tmp_path: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "common.cli", *args, "torch_threads=1"],
         cwd=tmp_path,
-        env=_env(tmp_path),
+        env={**_env(tmp_path), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def run_ok(tmp_path: Path, *args: str) -> dict:
+def run_ok(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> dict:
     """Run to the end; return the record."""
-    out = cli(tmp_path, *args)
+    out = cli(tmp_path, *args, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     run_dir = Path(
         next(a for a in args if a.startswith(("hydra.run.dir=", "resume="))).split("=")[1]
