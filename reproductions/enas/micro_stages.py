@@ -23,6 +23,7 @@ from common.protocols.darts_eval import FINAL_METRIC, load_genotype, train_genot
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.darts.genotype import Genotype
+from common.speed import Speed
 from common.training.fit import fit
 from reproductions.enas.micro_search import MicroSearchModule
 
@@ -45,7 +46,13 @@ def run_search(
         cfg.search.network, num_classes=data.num_classes, in_channels=data.in_channels
     )
     controller = instantiate(cfg.search.controller)
-    module = module_cls(net, controller, reward_batches=data.val_dataloader(), **cfg.search.optim)
+    module = module_cls(
+        net,
+        controller,
+        reward_batches=data.val_dataloader(),
+        speed=Speed.from_cfg(cfg.get("speed")),
+        **cfg.search.optim,
+    )
     run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
     fit(module, TrainHalf(data), cfg.trainer, run_epochs, logger)
     genotype = module.final["arch"]

@@ -43,6 +43,7 @@ from common.controllers.lstm_policy import LstmPolicy
 from common.controllers.reinforce import MovingAverageBaseline, controller_adam, reinforce_update
 from common.evaluators.inherited import InheritedWeightsEvaluator, accuracy
 from common.spaces.nb201.arch import OPS, Nb201Arch
+from common.speed import Speed
 from common.supernets.nb201 import arch_mask
 
 PARAMETER_FREE = ("none", "skip_connect", "avg_pool_3x3")
@@ -95,6 +96,7 @@ class EnasSearchModule(L.LightningModule):
         rank_archs: Sequence[Nb201Arch] = (),
         rank_bn_batches: Sequence[Batch] = (),
         rank_val_batches: Sequence[Batch] = (),
+        speed: Speed | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -105,9 +107,12 @@ class EnasSearchModule(L.LightningModule):
                 "rank_archs",
                 "rank_bn_batches",
                 "rank_val_batches",
+                "speed",
             ]
         )
-        self.net, self.controller = net, controller
+        # memory layout and precision of the shared-weight passes (common/speed.py)
+        self.speed = speed or Speed()
+        self.net, self.controller = self.speed.module(net), controller
         self.reward_batches = reward_batches
         self.rank_archs = list(rank_archs)
         self.rank_bn_batches, self.rank_val_batches = list(rank_bn_batches), list(rank_val_batches)
@@ -139,7 +144,8 @@ class EnasSearchModule(L.LightningModule):
         x, y = batch
         w_opt = self.optimizers()[0].optimizer
         self.set_child(self.draw(1)[0])
-        logits = self.net(x)
+        with self.speed.autocast(self.device.type):
+            logits = self.net(self.speed.tensor(x)).float()
         loss = F.cross_entropy(logits, y)
         w_opt.zero_grad()
         self.manual_backward(loss)
@@ -227,7 +233,9 @@ class EnasSearchModule(L.LightningModule):
         supernet is in (ENAS.py L139-143)."""
         self.set_child(row)
         x, y = (t.to(self.device) for t in batch)
-        return float((self.net(x).argmax(1) == y).float().mean() * 100)
+        with self.speed.autocast(self.device.type):
+            logits = self.net(self.speed.tensor(x))
+        return float((logits.argmax(1) == y).float().mean() * 100)
 
     @torch.no_grad()
     def best_of(self, n: int, rewards: Iterator[Batch]) -> tuple[Nb201Arch | None, float, list]:

@@ -26,6 +26,7 @@ from common.protocols.ranking import kendall_tau
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.nb201.arch import Nb201Arch
+from common.speed import Speed
 from common.training.fit import fit
 from reproductions.enas.search_module import PARAMETER_FREE, EnasSearchModule
 
@@ -63,6 +64,7 @@ def search(cfg: DictConfig, logger: RunLogger) -> RunResult:
         rank_bn_batches=list(islice(data.train_dataloader(), rk.bn_batches)),
         rank_val_batches=list(islice(data.val_dataloader(), rk.val_batches)),
         **cfg.search.optim,
+        speed=Speed.from_cfg(cfg.get("speed")),
     )
     run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
     fit(module, TrainHalf(data), cfg.trainer, run_epochs, logger)

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from common.results.logging import RunLogger
 from common.results.record import RunResult
+from common.speed import Speed
 from common.training.classifier import ClassifierModule
 from common.training.fit import fit
 from reproductions.metaqnn import models as _models  # noqa: F401  (registers metaqnn_cifar10)
@@ -56,6 +57,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
         momentum=cfg.optim.momentum,
         weight_decay=cfg.optim.weight_decay,
         max_epochs=epochs,
+        speed=Speed.from_cfg(cfg.get("speed")),
     )
     metrics = fit(module, data, cfg.trainer, epochs, logger, test=True)
     params = sum(p.numel() for p in net.parameters())

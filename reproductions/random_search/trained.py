@@ -25,6 +25,7 @@ from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.nb201.arch import Nb201Arch
 from common.spaces.nb201.model import Nb201Network
+from common.speed import Speed
 from common.training.classifier import ClassifierModule
 from common.training.fit import fit
 
@@ -32,7 +33,9 @@ from common.training.fit import fit
 def make_module(cfg: DictConfig, arch: Nb201Arch, data: L.LightningDataModule, epochs: int):
     """The NB-201 network of ``arch`` for ``data`` in the NB-201 training module."""
     net = Nb201Network(arch, data.num_classes, data.in_channels, **cfg.model)
-    return ClassifierModule(net, max_epochs=epochs, **cfg.optim)
+    return ClassifierModule(
+        net, max_epochs=epochs, speed=Speed.from_cfg(cfg.get("speed")), **cfg.optim
+    )
 
 
 def candidate_evaluator(cfg: DictConfig, logger: RunLogger) -> BriefTrainingEvaluator:
