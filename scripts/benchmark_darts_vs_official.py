@@ -1,0 +1,286 @@
+"""Benchmark: our DARTS search against the authors' code, side by side in one process.
+
+The reference is the authors' search step (quark0/darts @ f276dd3) re-stated for torch 2.x
+in ``scripts/darts_reference.py`` (or, with ``--official <checkout>``, their own
+``model_search.py`` and ``operations.py`` under that re-stated architect). Ours is
+``DartsSupernet`` + ``reproductions.darts.search_module.search_step`` under each speed option
+asked for (``--options``: ``contiguous``, ``channels_last``, ``channels_last+compile``...).
+
+Every network starts from the same state (the reference's weights, BN statistics and alphas
+copied into ours) and sees the same batches. Three modes, each on its own copies:
+
+- ``plain``: the weight step's forward+backward (no optimiser step): the reference as the
+  authors' loop runs it (``loss.backward()``, the alphas' gradients included), ours as our
+  weight step runs it;
+- ``first``: one first-order search step (architecture step, then weight step);
+- ``second``: one second-order search step (unrolled, Hessian-vector product, weight step).
+
+Round 0 is a warm-up that also samples each step's peak memory (RSS above the step's start on
+CPU, with glibc told to give large blocks back at once, so RSS follows live memory; peak
+allocated on CUDA); rounds 1..R are timed, all modes and implementations interleaved in each
+round, so that a load change on a shared machine hits them alike. The ratio is the reference's
+median over ours. Numerics: after the R + 1 steps of each mode, the largest alpha and weight
+difference against the reference and whether the derived genotypes are the same (``plain``:
+the largest weight-gradient difference). With ``--precision bf16`` ours runs under bf16
+autocast and the alpha difference against the fp32 reference is reported, not judged.
+
+    python scripts/benchmark_darts_vs_official.py --batch 32 --rounds 2 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+if "MALLOC_MMAP_THRESHOLD_" not in os.environ:  # RSS that follows the live tensors (see above)
+    os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import darts_reference as ref_code  # noqa: E402
+
+from common.speed import Speed  # noqa: E402
+from common.supernets.darts import DartsSupernet, derive_genotype  # noqa: E402
+from reproductions.darts.search_module import search_step  # noqa: E402
+
+MODES = ("plain", "first", "second")
+LR, MOMENTUM, WD, CLIP = 0.025, 0.9, 3e-4, 5.0  # train_search.py defaults (epoch 0's lr)
+
+
+def parse_option(name: str, precision: str) -> Speed:
+    parts = name.split("+")
+    return Speed(memory_format=parts[0], compile="compile" in parts[1:], precision=precision)
+
+
+def copy_state(ref_model: nn.Module, net: DartsSupernet) -> None:
+    """The reference's weights, BN buffers and alphas into ours, matched by order (both
+    register their modules in the authors' order; ``none`` holds nothing in either)."""
+    pairs = [
+        (list(ref_model.parameters()), list(net.weight_parameters())),
+        (list(ref_model.buffers()), list(net.buffers())),
+        (ref_model.arch_parameters(), [net.mixer.alphas["normal"], net.mixer.alphas["reduce"]]),
+    ]
+    with torch.no_grad():
+        for src, dst in pairs:
+            assert len(src) == len(dst), (len(src), len(dst))
+            for s, d in zip(src, dst, strict=True):
+                assert s.shape == d.shape, (s.shape, d.shape)
+                d.copy_(s)
+
+
+class Ours:
+    def __init__(self, net: DartsSupernet, speed: Speed, device: str) -> None:
+        self.net, self.speed, self.device = speed.module(net), speed, device
+        self.w_opt = torch.optim.SGD(net.weight_parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+        self.a_opt = torch.optim.Adam(
+            net.arch_parameters(), lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3
+        )
+        self.forward = torch.compile(net) if speed.compile else net
+
+    def batch(self, b):
+        return self.speed.tensor(b[0]), b[1]
+
+    def plain(self, train, val) -> None:
+        x, y = self.batch(train)
+        arch = self.net.arch_parameters()
+        for a in arch:
+            a.requires_grad_(False)
+        self.net.zero_grad(set_to_none=True)
+        with self.speed.autocast(self.device):
+            loss = F.cross_entropy(self.forward(x), y)
+        loss.backward()
+        for a in arch:
+            a.requires_grad_(True)
+
+    def step(self, train, val, order: str) -> None:
+        with self.speed.autocast(self.device):
+            search_step(
+                self.net, self.w_opt, self.a_opt, self.batch(train), self.batch(val), LR, order,
+                True, MOMENTUM, WD, CLIP,
+            )  # fmt: skip
+
+    def alphas(self):
+        return [a.detach().float() for a in self.net.arch_parameters()]
+
+    def weights(self):
+        return list(self.net.weight_parameters())
+
+
+class Reference:
+    def __init__(self, search: ref_code.Search) -> None:
+        self.search = search
+
+    def plain(self, train, val) -> None:
+        self.search.plain(*train)
+
+    def step(self, train, val, order: str) -> None:
+        self.search.step(train, val, LR, unrolled=order == "second")
+
+    def alphas(self):
+        return [a.detach() for a in self.search.model.arch_parameters()]
+
+    def weights(self):
+        return list(self.search.model.parameters())
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def run(fn, device: str, memory: bool) -> tuple[float, float | None]:
+    """Seconds of ``fn()`` and, if ``memory``, its peak memory in MiB above its start."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base_gpu = torch.cuda.memory_allocated()
+    base, peak, done = rss_kib(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kib())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample) if memory and device == "cpu" else None
+    if sampler:
+        sampler.start()
+    start = time.perf_counter()
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    done.set()
+    if sampler:
+        sampler.join()
+    if not memory:
+        return elapsed, None
+    if device == "cuda":
+        return elapsed, (torch.cuda.max_memory_allocated() - base_gpu) / 2**20
+    return elapsed, max(peak[0] - base, 0) / 1024
+
+
+def max_diff(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    return max(float((x.detach().float() - y.detach().float()).abs().max()) for x, y in zip(a, b, strict=True))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--C", type=int, default=16)
+    ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument("--size", type=int, default=32, help="image side (CIFAR: 32)")
+    ap.add_argument("--rounds", type=int, default=2, help="timed rounds after the warm-up")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--options", default="channels_last", help="ours: comma-separated speed options")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--official", help="a quark0/darts checkout: use its model_search.py")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    modes = args.modes.split(",")
+    options = args.options.split(",")
+    if args.official:
+        ref_code.use_official(args.official, args.device)
+
+    torch.manual_seed(0)
+    base_ref = ref_code.Search(args.C, 10, args.layers)
+    base_ref.model.to(args.device)
+    g = torch.Generator().manual_seed(1)
+    batches = [
+        tuple(
+            (
+                torch.randn(args.batch, 3, args.size, args.size, generator=g).to(args.device),
+                torch.randint(0, 10, (args.batch,), generator=g).to(args.device),
+            )
+            for _ in range(2)
+        )
+        for _ in range(args.rounds + 1)
+    ]
+    impls: dict[str, dict[str, object]] = {}  # mode -> name -> implementation, fresh copies
+    for mode in modes:
+        impls[mode] = {"reference": Reference(copy.deepcopy(base_ref))}
+        for opt in options:
+            net = DartsSupernet(C=args.C, num_classes=10, layers=args.layers).to(args.device)
+            copy_state(base_ref.model, net)
+            impls[mode][opt] = Ours(net, parse_option(opt, args.precision), args.device)
+
+    times = {m: {n: [] for n in impls[m]} for m in modes}
+    memory = {m: {} for m in modes}
+    for r, (train, val) in enumerate(batches):
+        for mode in modes:
+            for name, impl in impls[mode].items():
+                fn = (lambda i=impl: i.plain(train, val)) if mode == "plain" else (
+                    lambda i=impl, o=mode: i.step(train, val, o)
+                )  # fmt: skip
+                t, mem = run(fn, args.device, memory=r == 0)
+                if r == 0:
+                    memory[mode][name] = mem
+                else:
+                    times[mode][name].append(t)
+                print(f"round {r} {mode:6s} {name:24s} {t:7.2f} s", file=sys.stderr, flush=True)
+
+    numerics = {m: {} for m in modes}
+    for mode in modes:
+        ref = impls[mode]["reference"]
+        for name in options:
+            ours = impls[mode][name]
+            if mode == "plain":
+                grads = ([p.grad for p in ref.weights()], [p.grad for p in ours.weights()])
+                numerics[mode][name] = {"max_grad_diff": max_diff(*grads)}
+            else:
+                same = derive_genotype(*ref.alphas()) == derive_genotype(*ours.alphas())
+                numerics[mode][name] = {
+                    "max_alpha_diff": max_diff(ref.alphas(), ours.alphas()),
+                    "max_weight_diff": max_diff(ref.weights(), ours.weights()),
+                    "same_genotype": same,
+                }
+
+    med = {m: {n: statistics.median(v) for n, v in times[m].items()} for m in modes}
+    unit = "peak GPU MiB" if args.device == "cuda" else "peak MiB (RSS)"
+    print(
+        f"DARTS search, {args.layers} cells, C={args.C}, batch {args.batch}, {args.size}x{args.size},"
+        f" {args.device}, {args.threads} thread(s), {args.precision};"
+        f" reference: {'official checkout ' + args.official if args.official else 'scripts/darts_reference.py'};"
+        f" median of {args.rounds} rounds after a warm-up"
+    )
+    print(
+        f"{'mode':7s} {'implementation':24s} {'time s':>8s} {'ref/ours':>9s} {unit:>15s}"
+        f" {'x plain':>8s}  numerics vs reference after {args.rounds + 1} steps"
+    )
+    for mode in modes:
+        for name in impls[mode]:
+            t = med[mode][name]
+            ratio = med[mode]["reference"] / t
+            mem = memory[mode][name]
+            base = memory["plain"].get(name) if "plain" in memory else None
+            rel = f"{mem / base:8.2f}" if base else f"{'-':>8s}"
+            num = ", ".join(
+                f"{k}={v:.2e}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in numerics[mode].get(name, {}).items()
+            )
+            print(f"{mode:7s} {name:24s} {t:8.2f} {ratio:9.2f} {mem:15.0f} {rel}  {num}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {"args": vars(args), "times_s": times, "median_s": med, "memory_mib": memory, "numerics": numerics},
+                f,
+                indent=1,
+            )
+
+
+if __name__ == "__main__":
+    main()
