@@ -140,8 +140,9 @@ def rss_kib() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def run(fn, device: str, memory: bool) -> tuple[float, float | None]:
-    """Seconds of ``fn()`` and, if ``memory``, its peak memory in MiB above its start."""
+def run(fn, device: str, memory: bool) -> tuple[tuple[float, float], float | None]:
+    """(wall seconds, main-thread CPU seconds) of ``fn()`` and, if ``memory``, its peak memory
+    in MiB above its start."""
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -156,11 +157,11 @@ def run(fn, device: str, memory: bool) -> tuple[float, float | None]:
     sampler = threading.Thread(target=sample) if memory and device == "cpu" else None
     if sampler:
         sampler.start()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     fn()
     if device == "cuda":
         torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
+    elapsed = (time.perf_counter() - start, time.thread_time() - start_cpu)
     done.set()
     if sampler:
         sampler.join()
@@ -181,7 +182,9 @@ def main() -> None:
     ap.add_argument("--C", type=int, default=16)
     ap.add_argument("--layers", type=int, default=8)
     ap.add_argument("--size", type=int, default=32, help="image side (CIFAR: 32)")
-    ap.add_argument("--rounds", type=int, default=2, help="timed rounds after the warm-up")
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="timed rounds after the warm-up (0: time the warm-up)"
+    )
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--options", default="channels_last", help="ours: comma-separated speed options")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
@@ -229,9 +232,13 @@ def main() -> None:
                 t, mem = run(fn, args.device, memory=r == 0)
                 if r == 0:
                     memory[mode][name] = mem
-                else:
+                if r > 0 or args.rounds == 0:
                     times[mode][name].append(t)
-                print(f"round {r} {mode:6s} {name:24s} {t:7.2f} s", file=sys.stderr, flush=True)
+                print(
+                    f"round {r} {mode:6s} {name:24s} wall {t[0]:7.2f} s, cpu {t[1]:7.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     numerics = {m: {} for m in modes}
     for mode in modes:
@@ -249,30 +256,34 @@ def main() -> None:
                     "same_genotype": same,
                 }
 
-    med = {m: {n: statistics.median(v) for n, v in times[m].items()} for m in modes}
+    med = {
+        m: {n: [statistics.median(x) for x in zip(*v)] for n, v in times[m].items()} for m in modes
+    }  # mode -> implementation -> [wall, cpu]
     unit = "peak GPU MiB" if args.device == "cuda" else "peak MiB (RSS)"
+    timed = f"median of {args.rounds} rounds after a warm-up" if args.rounds else "one round"
+    reference = f"official checkout {args.official}" if args.official else "darts_reference.py"
     print(
         f"DARTS search, {args.layers} cells, C={args.C}, batch {args.batch}, {args.size}x{args.size},"
-        f" {args.device}, {args.threads} thread(s), {args.precision};"
-        f" reference: {'official checkout ' + args.official if args.official else 'scripts/darts_reference.py'};"
-        f" median of {args.rounds} rounds after a warm-up"
+        f" {args.device}, {args.threads} thread(s), {args.precision}; reference: {reference}; {timed}"
     )
     print(
-        f"{'mode':7s} {'implementation':24s} {'time s':>8s} {'ref/ours':>9s} {unit:>15s}"
-        f" {'x plain':>8s}  numerics vs reference after {args.rounds + 1} steps"
+        f"{'mode':6s} {'implementation':16s} {'cpu s':>7s} {'ref/ours':>8s} {'wall s':>7s}"
+        f" {'ref/ours':>8s} {unit:>14s} {'x plain':>7s}  vs reference after {len(batches)} steps"
     )
     for mode in modes:
         for name in impls[mode]:
-            t = med[mode][name]
-            ratio = med[mode]["reference"] / t
+            (wall, cpu), (ref_wall, ref_cpu) = med[mode][name], med[mode]["reference"]
             mem = memory[mode][name]
             base = memory["plain"].get(name) if "plain" in memory else None
-            rel = f"{mem / base:8.2f}" if base else f"{'-':>8s}"
+            rel = f"{mem / base:7.2f}" if base else f"{'-':>7s}"
             num = ", ".join(
-                f"{k}={v:.2e}" if isinstance(v, float) else f"{k}={v}"
+                f"{k}={v:.1e}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in numerics[mode].get(name, {}).items()
             )
-            print(f"{mode:7s} {name:24s} {t:8.2f} {ratio:9.2f} {mem:15.0f} {rel}  {num}")
+            print(
+                f"{mode:6s} {name:16s} {cpu:7.2f} {ref_cpu / cpu:8.2f} {wall:7.2f}"
+                f" {ref_wall / wall:8.2f} {mem:14.0f} {rel}  {num}"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(

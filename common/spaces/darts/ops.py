@@ -152,7 +152,11 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
+        return self.forward_after_relu(self.relu(x))
+
+    def forward_after_relu(self, x: torch.Tensor) -> torch.Tensor:
+        """The op on an input already through the ReLU (a supernet edge shares one ReLU of
+        its input among the ops that start with one)."""
         shifted = x[:, :, 1:, 1:]
         if x.shape[-2] % 2 or x.shape[-1] % 2:
             # odd sizes (TE-NAS's 3x3 crops): pad the shifted input at the bottom and right,
