@@ -21,7 +21,12 @@ allocated on CUDA); rounds 1..R are timed, all modes and implementations interle
 round, so that a load change on a shared machine hits them alike. The ratio is the reference's
 median over ours. Numerics: after the R + 1 steps of each mode, the largest alpha and weight
 difference against the reference and whether the derived genotypes are the same (``plain``:
-the largest weight-gradient difference). With ``--precision bf16`` ours runs under bf16
+the largest weight-gradient difference). Adam's first steps move every alpha by about its
+learning rate whatever the size of its gradient, so an entry whose gradient is at rounding
+level can step the other way in one implementation: ``alphas_off`` counts the entries more
+than 1e-5 apart, ``their_grad_rel`` gives their largest gradient relative to the largest
+gradient (rounding level if tiny), ``grad_rel_err`` the last architecture gradient's largest
+difference relative to the largest gradient. With ``--precision bf16`` ours runs under bf16
 autocast and the alpha difference against the fp32 reference is reported, not judged.
 
     python scripts/benchmark_darts_vs_official.py --batch 32 --rounds 2 --threads 1
@@ -39,13 +44,9 @@ import threading
 import time
 from pathlib import Path
 
-if "MALLOC_MMAP_THRESHOLD_" not in os.environ:  # RSS that follows the live tensors (see above)
-    os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"
-    os.execv(sys.executable, [sys.executable, *sys.argv])
-
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+import torch
+from torch import nn
+from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -83,7 +84,9 @@ def copy_state(ref_model: nn.Module, net: DartsSupernet) -> None:
 class Ours:
     def __init__(self, net: DartsSupernet, speed: Speed, device: str) -> None:
         self.net, self.speed, self.device = speed.module(net), speed, device
-        self.w_opt = torch.optim.SGD(net.weight_parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+        self.w_opt = torch.optim.SGD(
+            net.weight_parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD
+        )
         self.a_opt = torch.optim.Adam(
             net.arch_parameters(), lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3
         )
@@ -114,6 +117,9 @@ class Ours:
     def alphas(self):
         return [a.detach().float() for a in self.net.arch_parameters()]
 
+    def arch_grads(self):  # the last architecture step's gradient (left in .grad by search_step)
+        return [a.grad.detach().float() for a in self.net.arch_parameters()]
+
     def weights(self):
         return list(self.net.weight_parameters())
 
@@ -121,6 +127,18 @@ class Ours:
 class Reference:
     def __init__(self, search: ref_code.Search) -> None:
         self.search = search
+        self.last_grads: list[torch.Tensor] = []
+        adam = search.architect.optimizer
+        adam_step = adam.step
+
+        def step():  # the weight step adds to the alphas' .grad: keep the architect's gradient
+            self.last_grads = [
+                torch.zeros_like(a) if a.grad is None else a.grad.detach().clone()
+                for a in search.model.arch_parameters()
+            ]
+            adam_step()
+
+        adam.step = step
 
     def plain(self, train, val) -> None:
         self.search.plain(*train)
@@ -130,6 +148,9 @@ class Reference:
 
     def alphas(self):
         return [a.detach() for a in self.search.model.arch_parameters()]
+
+    def arch_grads(self):
+        return self.last_grads
 
     def weights(self):
         return list(self.search.model.parameters())
@@ -173,7 +194,10 @@ def run(fn, device: str, memory: bool) -> tuple[tuple[float, float], float | Non
 
 
 def max_diff(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    return max(float((x.detach().float() - y.detach().float()).abs().max()) for x, y in zip(a, b, strict=True))
+    return max(
+        float((x.detach().float() - y.detach().float()).abs().max())
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def main() -> None:
@@ -186,13 +210,18 @@ def main() -> None:
         "--rounds", type=int, default=2, help="timed rounds after the warm-up (0: time the warm-up)"
     )
     ap.add_argument("--modes", default=",".join(MODES))
-    ap.add_argument("--options", default="channels_last", help="ours: comma-separated speed options")
+    ap.add_argument(
+        "--options", default="channels_last", help="ours: comma-separated speed options"
+    )
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--official", help="a quark0/darts checkout: use its model_search.py")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
+    if args.device == "cpu" and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"  # RSS that follows the live tensors
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     torch.set_num_threads(args.threads)
     modes = args.modes.split(",")
     options = args.options.split(",")
@@ -250,8 +279,21 @@ def main() -> None:
                 numerics[mode][name] = {"max_grad_diff": max_diff(*grads)}
             else:
                 same = derive_genotype(*ref.alphas()) == derive_genotype(*ours.alphas())
+                alpha_diff = torch.cat(
+                    [
+                        (a - b).abs().flatten()
+                        for a, b in zip(ref.alphas(), ours.alphas(), strict=True)
+                    ]
+                )
+                g_ref = torch.cat([g.flatten() for g in ref.arch_grads()])
+                g_ours = torch.cat([g.flatten() for g in ours.arch_grads()])
+                scale = float(g_ref.abs().max())
+                off = alpha_diff > 1e-5  # Adam moved these apart: see the module docstring
                 numerics[mode][name] = {
-                    "max_alpha_diff": max_diff(ref.alphas(), ours.alphas()),
+                    "max_alpha_diff": float(alpha_diff.max()),
+                    "alphas_off": f"{int(off.sum())}/{off.numel()}",
+                    "grad_rel_err": float((g_ref - g_ours).abs().max()) / scale,
+                    "their_grad_rel": float(g_ref[off].abs().max()) / scale if off.any() else 0.0,
                     "max_weight_diff": max_diff(ref.weights(), ours.weights()),
                     "same_genotype": same,
                 }
@@ -287,7 +329,13 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
-                {"args": vars(args), "times_s": times, "median_s": med, "memory_mib": memory, "numerics": numerics},
+                {
+                    "args": vars(args),
+                    "times_s": times,
+                    "median_s": med,
+                    "memory_mib": memory,
+                    "numerics": numerics,
+                },
                 f,
                 indent=1,
             )

@@ -299,7 +299,9 @@ class Architect:
     def _backward_step(self, input_valid, target_valid):
         self.model._loss(input_valid, target_valid).backward()
 
-    def _backward_step_unrolled(self, input_train, target_train, input_valid, target_valid, eta, opt):
+    def _backward_step_unrolled(
+        self, input_train, target_train, input_valid, target_valid, eta, opt
+    ):
         unrolled_model = self._compute_unrolled_model(input_train, target_train, eta, opt)
         unrolled_model._loss(input_valid, target_valid).backward()
         dalpha = [v.grad for v in unrolled_model.arch_parameters()]
@@ -375,7 +377,9 @@ class Search:
     def step(self, train, valid, lr, unrolled):
         """``train()``'s body: the architecture step, then the weight step."""
         (input, target), (input_search, target_search) = train, valid
-        self.architect.step(input, target, input_search, target_search, lr, self.optimizer, unrolled)
+        self.architect.step(
+            input, target, input_search, target_search, lr, self.optimizer, unrolled
+        )
         self.plain(input, target)
         nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_clip)
         self.optimizer.step()

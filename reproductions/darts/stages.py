@@ -28,8 +28,8 @@ from common.protocols.repeated import run_seed
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.darts.genotype import Genotype
-from common.speed import Speed
 from common.spaces.nb201.arch import Nb201Arch
+from common.speed import Speed
 from common.training.fit import fit
 from reproductions.darts.search_module import DartsSearchModule
 
@@ -128,7 +128,10 @@ def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype | Nb201Arch
         cfg.search.network, num_classes=data.num_classes, in_channels=data.in_channels
     )
     module = DartsSearchModule(
-        net, max_epochs=cfg.search.epochs, speed=Speed.from_cfg(cfg.get("speed")), **cfg.search.optim
+        net,
+        max_epochs=cfg.search.epochs,
+        speed=Speed.from_cfg(cfg.get("speed")),
+        **cfg.search.optim,
     )
     log_cb = ArchitectureLog(logger)
     # `search.run_epochs` stops a run early (timing a few epochs of the full schedule)

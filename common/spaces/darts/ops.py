@@ -48,6 +48,56 @@ class Zero(nn.Module):
         return x[:, :, :: self.stride, :: self.stride].mul(0.0)
 
 
+class _SameDepthwiseConv(torch.autograd.Function):
+    """A stride-1, size-preserving depthwise convolution whose input gradient is the forward
+    convolution of the output gradient with the flipped kernel: the same sum, but on CPU
+    oneDNN's fast forward kernel where its backward-data kernel for 5x5 and dilated depthwise
+    convolutions is several times slower (measured by
+    ``scripts/benchmark_darts_vs_official.py``). The weight gradient is the native one. The
+    backward is made of differentiable ops, so double backward still works."""
+
+    @staticmethod
+    def forward(ctx, x, weight, padding: int, dilation: int):
+        ctx.save_for_backward(x, weight)
+        ctx.padding, ctx.dilation = padding, dilation
+        return F.conv2d(x, weight, None, 1, padding, dilation, weight.shape[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        pad, dil, groups = ctx.padding, ctx.dilation, weight.shape[0]
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = F.conv2d(grad, weight.flip(2, 3), None, 1, pad, dil, groups)
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.ops.aten.convolution_backward(
+                grad, x, weight, None, [1, 1], [pad, pad], [dil, dil], False, [0, 0], groups,
+                [False, True, False],
+            )[1]  # fmt: skip
+        return grad_x, grad_w, None, None
+
+
+class DepthwiseConv2d(nn.Conv2d):
+    """``nn.Conv2d(c, c, k, stride, padding, dilation, groups=c, bias=False)`` (same
+    parameters and names); stride-1 size-preserving ones take ``_SameDepthwiseConv``'s
+    faster backward."""
+
+    def __init__(self, c: int, kernel_size: int, stride: int, padding: int, dilation: int = 1):
+        super().__init__(
+            c, c, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=c,
+            bias=False,
+        )  # fmt: skip
+        self.same = stride == 1 and 2 * padding == dilation * (kernel_size - 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.same and FAST_DEPTHWISE_BACKWARD and torch.is_grad_enabled():
+            return _SameDepthwiseConv.apply(x, self.weight, self.padding[0], self.dilation[0])
+        return super().forward(x)
+
+
+FAST_DEPTHWISE_BACKWARD = True  # a switch for the benchmark's comparison
+
+
 class ReLUConvBN(nn.Module):
     """ReLU -> conv (no bias) -> BN; the 1x1 version preprocesses the cell inputs."""
 
@@ -87,16 +137,7 @@ class DilConv(nn.Module):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(
-                c_in,
-                c_in,
-                kernel_size,
-                stride=stride,
-                padding=padding,
-                dilation=dilation,
-                groups=c_in,
-                bias=False,
-            ),
+            DepthwiseConv2d(c_in, kernel_size, stride, padding, dilation),
             nn.Conv2d(c_in, c_out, kernel_size=1, bias=False),
             nn.BatchNorm2d(c_out, affine=affine),
         )
@@ -122,13 +163,11 @@ class SepConv(nn.Module):
         # One flat Sequential, so parameter names match the authors' checkpoints.
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(
-                c_in, c_in, kernel_size, stride=stride, padding=padding, groups=c_in, bias=False
-            ),
+            DepthwiseConv2d(c_in, kernel_size, stride, padding),
             nn.Conv2d(c_in, c_in, kernel_size=1, bias=False),
             nn.BatchNorm2d(c_in, affine=affine),
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_in, kernel_size, stride=1, padding=padding, groups=c_in, bias=False),
+            DepthwiseConv2d(c_in, kernel_size, 1, padding),
             nn.Conv2d(c_in, c_out, kernel_size=1, bias=False),
             nn.BatchNorm2d(c_out, affine=affine),
         )
