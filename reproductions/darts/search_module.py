@@ -14,9 +14,9 @@ Only the supernet's own accuracies are logged (``search/*``): they are diagnosti
 final result.
 
 Speed options (``common/speed.py``, the config node ``speed``): the network is put in the
-chosen memory format (``channels_last`` about doubles a CPU step against the default layout,
-same numbers to float tolerance; ``scripts/benchmark_darts_vs_official.py``), every input
-batch follows it, and the whole step runs under the chosen autocast precision.
+chosen memory format (``channels_last`` about doubles a CPU step against the default layout;
+its CPU BatchNorm kernels round more, see the README's speed section), every input batch
+follows it, and the whole step runs under the chosen autocast precision.
 ``speed.compile`` is refused here: the second-order step evaluates the network at other
 weights (``functional_call``), which a compiled module does not take.
 """
