@@ -105,13 +105,21 @@ class SoftmaxMixer(EdgeMixer):
         return out
 
 
+# Op modules whose ops with an ``op`` attribute compute exactly ``self.op(x)``.
+_OP_IS_FORWARD = ("common.spaces.darts.ops", "common.spaces.nb201.ops")
+
+
 def relu_tail(op: nn.Module):
-    """``f`` if ``op(x)`` is ``f(relu(x))`` by its structure, else ``None``: an op whose
-    ``op`` attribute is a ``Sequential`` led by a ReLU (the DARTS and NB-201 conv ops, whose
-    forward is ``self.op(x)``), or one that says so with a ``forward_after_relu`` method (the
-    DARTS ``FactorizedReduce``)."""
+    """``f`` if ``op(x)`` is ``f(relu(x))``, else ``None``: a DARTS or NB-201 conv op (forward
+    ``self.op(x)``, ``op`` a ``Sequential`` led by a ReLU), or an op that says so with a
+    ``forward_after_relu`` method (the DARTS ``FactorizedReduce``)."""
     seq = getattr(op, "op", None)
-    if isinstance(seq, nn.Sequential) and len(seq) > 1 and type(seq[0]) is nn.ReLU:
+    if (
+        type(op).__module__ in _OP_IS_FORWARD
+        and isinstance(seq, nn.Sequential)
+        and len(seq) > 1
+        and type(seq[0]) is nn.ReLU
+    ):
         return lambda x: _run_from(seq, x, 1)
     return getattr(op, "forward_after_relu", None)
 
