@@ -12,6 +12,13 @@ optimisers and an unrolled gradient.
 
 Only the supernet's own accuracies are logged (``search/*``): they are diagnostics, never a
 final result.
+
+Speed options (``common/speed.py``, the config node ``speed``): the network is put in the
+chosen memory format (``channels_last`` about doubles a CPU step against the default layout;
+its CPU BatchNorm kernels round more, see the README's speed section), every input batch
+follows it, and the whole step runs under the chosen autocast precision.
+``speed.compile`` is refused here: the second-order step evaluates the network at other
+weights (``functional_call``), which a compiled module does not take.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from common.errors import NasReproError
 from common.search.darts_bilevel import first_order_grad, second_order_grad
+from common.speed import Speed
 from common.training.distributed import average, average_grads
 
 
@@ -45,12 +54,19 @@ class DartsSearchModule(L.LightningModule):
         a_betas: tuple[float, float] = (0.5, 0.999),
         a_weight_decay: float = 1e-3,
         max_epochs: int = 50,
+        speed: Speed | None = None,
     ) -> None:
         super().__init__()
         if order not in ("first", "second"):
             raise ValueError(f"order must be 'first' or 'second', got {order!r}")
-        self.save_hyperparameters(ignore=["net"])
-        self.net = net
+        self.speed = speed or Speed()
+        if self.speed.compile:
+            raise NasReproError(
+                "speed.compile=true: not for the DARTS search (its second-order step evaluates"
+                " the network at other weights); use speed.memory_format=channels_last"
+            )
+        self.save_hyperparameters(ignore=["net", "speed"])
+        self.net = self.speed.module(net)
         self.automatic_optimization = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -60,19 +76,21 @@ class DartsSearchModule(L.LightningModule):
         hp = self.hparams
         w_opt, a_opt = (o.optimizer for o in self.optimizers())
         lr = self._set_lr(w_opt, batch_idx)
-        out = search_step(
-            self.net,
-            w_opt,
-            a_opt,
-            batch["train"],
-            batch["arch"],
-            lr,
-            hp.order,
-            hp.arch_step_first,
-            hp.w_momentum,
-            hp.w_weight_decay,
-            hp.grad_clip,
-        )
+        train, arch = ((self.speed.tensor(x), y) for x, y in (batch["train"], batch["arch"]))
+        with self.speed.autocast(self.device.type):
+            out = search_step(
+                self.net,
+                w_opt,
+                a_opt,
+                train,
+                arch,
+                lr,
+                hp.order,
+                hp.arch_step_first,
+                hp.w_momentum,
+                hp.w_weight_decay,
+                hp.grad_clip,
+            )
         for key, value in out.items():
             self.log(f"search/{key}", value, on_step=False, on_epoch=True)
         self.log("search/w_lr", lr, on_step=False, on_epoch=True)

@@ -29,6 +29,7 @@ from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.spaces.darts.genotype import Genotype
 from common.spaces.nb201.arch import Nb201Arch
+from common.speed import Speed
 from common.training.fit import fit
 from reproductions.darts.search_module import DartsSearchModule
 
@@ -126,7 +127,12 @@ def run_search(cfg: DictConfig, logger: RunLogger) -> tuple[Genotype | Nb201Arch
     net = instantiate(
         cfg.search.network, num_classes=data.num_classes, in_channels=data.in_channels
     )
-    module = DartsSearchModule(net, max_epochs=cfg.search.epochs, **cfg.search.optim)
+    module = DartsSearchModule(
+        net,
+        max_epochs=cfg.search.epochs,
+        speed=Speed.from_cfg(cfg.get("speed")),
+        **cfg.search.optim,
+    )
     log_cb = ArchitectureLog(logger)
     # `search.run_epochs` stops a run early (timing a few epochs of the full schedule)
     run_epochs = cfg.search.get("run_epochs") or cfg.search.epochs
@@ -179,6 +185,7 @@ def _search_protocol(cfg: DictConfig) -> dict:
             if k in cfg.search.network
         },
         "search_split": "half of the training set for weights, the other half for alpha",
+        "speed": Speed.from_cfg(cfg.get("speed")).record(),
     }
 
 

@@ -72,3 +72,16 @@ def test_second_order_step_runs_and_moves_alpha():
     search_step(net, w_opt, a_opt, train, val, 0.1, "second", True, 0.9, 3e-4, 5.0)
     search_step(net, w_opt, a_opt, train, val, 0.1, "second", True, 0.9, 3e-4, 5.0)
     assert not torch.equal(net.mixer.alphas["cell"].detach(), alpha0)
+
+
+def test_speed_options_reach_the_search_module():
+    from common.errors import NasReproError
+    from common.speed import Speed
+    from reproductions.darts.search_module import DartsSearchModule
+
+    net, *_ = setup()
+    module = DartsSearchModule(net, order="first", speed=Speed(memory_format="channels_last"))
+    conv = next(m for m in module.net.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(NasReproError, match="speed.compile"):
+        DartsSearchModule(net, speed=Speed(compile=True))
