@@ -22,7 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import NasReproError
-from common.results import figures, published, ranking_board, readme_blocks, search_board
+from common.results import (
+    collapse_board,
+    figures,
+    published,
+    ranking_board,
+    readme_blocks,
+    search_board,
+)
 from common.results.record import (
     load_records,
     results_lock,
@@ -257,6 +264,7 @@ def render(results_dir: Path) -> tuple[str, list]:
         "",
         *ranking_board.section(groups),
         *search_board.section(groups),
+        *collapse_board.section(groups),
         "## Per paper",
         "",
     ]
@@ -349,6 +357,7 @@ def _main(args: argparse.Namespace) -> int:
         ]
         figs = figures.figure_paths(groups, args.results)
         figs += search_board.figure_paths(groups, args.results)
+        figs += collapse_board.figure_paths(groups, args.results)
         stale += [p for p in figs if not p.exists()]
         if stale:
             print(
@@ -364,6 +373,7 @@ def _main(args: argparse.Namespace) -> int:
     written = [args.results / "leaderboard_nb201.png"]
     written += figures.write_ranking_figures(groups, args.results)
     written += search_board.write_figures(groups, args.results)
+    written += collapse_board.write_figures(groups, args.results)
     print(f"wrote {args.out} and {', '.join(map(str, written))}")
     return 0
 
