@@ -81,6 +81,35 @@ class Speed:
         return ", ".join(parts + (["compiled"] if self.compile else []))
 
 
+def sync(device: str) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; the CPU does not)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_mib(fn, device: str) -> float:
+    """Peak MiB allocated while ``fn()`` runs, above what was allocated before it: CUDA's
+    ``max_memory_allocated``; on the CPU the running sum of the torch profiler's allocation
+    events (the benchmark scripts' memory column)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    sync(device)
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        sync(device)
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    live = peak = 0
+    for e in sorted(events, key=lambda e: e.start_ns()):
+        live += e.nbytes()
+        peak = max(peak, live)
+    return peak / 2**20
+
+
 def record_label(record: dict) -> str:
     """The speed label of a record (``""`` for records from before speed options existed:
     they ran with the defaults)."""

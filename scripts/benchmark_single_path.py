@@ -28,12 +28,12 @@ from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
-from torch.profiler import ProfilerActivity, profile
 
 from common.spaces.nb201.arch import Nb201Arch
 from common.spaces.nb201.model import Nb201Network
 from common.spaces.nb_macro.arch import MacroArch
 from common.spaces.nb_macro.model import MacroNetwork
+from common.speed import peak_mib, sync
 from common.supernets.macro import MacroSupernet
 from common.supernets.mixers import SinglePathMixer
 from common.supernets.nb201 import Nb201Supernet
@@ -77,30 +77,6 @@ def step_fn(net: torch.nn.Module, paths: list[Choice] | None, batch) -> Callable
             F.cross_entropy(net(x), y).backward()
 
     return step
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def peak_mib(fn: Callable[[], None], device: str) -> float:
-    """Peak of the bytes allocated during ``fn`` above those allocated before it."""
-    sync(device)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        fn()
-        sync(device)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    live = peak = 0
-    for e in sorted(events, key=lambda e: e.start_ns()):
-        live += e.nbytes()
-        peak = max(peak, live)
-    return peak / 2**20
 
 
 def time_all(

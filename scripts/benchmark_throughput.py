@@ -47,9 +47,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.profiler import ProfilerActivity, profile
 
-from common.speed import Speed
+from common.speed import Speed, peak_mib, sync
 from common.supernets.enas_macro import EnasMacroNet
 from common.supernets.enas_micro import EnasMicroNet
 from common.supernets.macro import MacroSupernet
@@ -182,30 +181,6 @@ class Trainer:
             total += float(loss.detach())
         self.opt.step()
         return total / len(paths)
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def peak_mib(fn: Callable[[], object], device: str) -> float:
-    """Peak of the bytes allocated during ``fn`` above those allocated before it."""
-    sync(device)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        fn()
-        sync(device)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    live = peak = 0
-    for e in sorted(events, key=lambda e: e.start_ns()):
-        live += e.nbytes()
-        peak = max(peak, live)
-    return peak / 2**20
 
 
 def make_batch(n: int, device: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
