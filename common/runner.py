@@ -107,7 +107,6 @@ def run_experiment(cfg: DictConfig, run_dir: Path) -> dict | None:
     if resuming and rank == 0:
         _keep_earlier_log(run_dir)
         log.info("resuming %s from its checkpoints", run_dir)
-    Speed.from_cfg(cfg.get("speed"))  # bad speed options: one line, before any work
     quiet_libraries()
     if cfg.torch_threads:
         import torch

@@ -35,11 +35,17 @@ def _cache(cfg: DictConfig, logger: RunLogger, settings: NaswotSettings, pool) -
     return ScoreCache(score_key(settings, pool.data_variant), path)
 
 
-def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
+def _setup(cfg: DictConfig):
+    """What both protocols start from: the table, the image pool, the device, the settings."""
     bench = instantiate(cfg.benchmark)
     pool = training_pool(cfg.data)
     device = resolve_device(cfg.device)
     settings = NaswotSettings(**OmegaConf.to_container(cfg.search.settings, resolve=True))
+    return bench, pool, device, settings
+
+
+def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    bench, pool, device, settings = _setup(cfg)
     cache = _cache(cfg, logger, settings, pool) if settings.weights == "shared" else None
 
     def one(run: int, run_seed: int) -> Found:
@@ -59,10 +65,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
 
 
 def run_reuse(cfg: DictConfig, logger: RunLogger) -> RunResult:
-    bench = instantiate(cfg.benchmark)
-    pool = training_pool(cfg.data)
-    device = resolve_device(cfg.device)
-    settings = NaswotSettings(**OmegaConf.to_container(cfg.search.settings, resolve=True))
+    bench, pool, device, settings = _setup(cfg)
     reuse = cfg.search.reuse
     cache = _cache(cfg, logger, settings, pool)
     scores = ScorePool(pool, settings, cfg.seed, reuse.num_batches, cache, device)
