@@ -29,12 +29,19 @@ gradient (rounding level if tiny), ``grad_rel_err`` the last architecture gradie
 difference relative to the largest gradient. With ``--precision bf16`` ours runs under bf16
 autocast and the alpha difference against the fp32 reference is reported, not judged.
 
+Whether a float32 difference is rounding or a different step: ``--dtype float64`` runs both
+sides in double precision, where the same step agrees to about 1e-10 even through the
+second-order finite difference; ``--against-float64`` adds the reference run in float64 and
+judges every float32 implementation, the reference's own included, against it, so that ours
+and theirs show their distance from the exact step side by side.
+
     python scripts/benchmark_darts_vs_official.py --batch 32 --rounds 2 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -115,18 +122,34 @@ class Ours:
             )  # fmt: skip
 
     def alphas(self):
-        return [a.detach().float() for a in self.net.arch_parameters()]
+        return [a.detach() for a in self.net.arch_parameters()]
 
     def arch_grads(self):  # the last architecture step's gradient (left in .grad by search_step)
-        return [a.grad.detach().float() for a in self.net.arch_parameters()]
+        return [a.grad.detach() for a in self.net.arch_parameters()]
 
     def weights(self):
         return list(self.net.weight_parameters())
 
 
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype):
+    """The reference builds its unrolled network with ``Network(...)``: in float64 that
+    network must come out in float64 too."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
 class Reference:
-    def __init__(self, search: ref_code.Search) -> None:
-        self.search = search
+    def __init__(self, search: ref_code.Search, dtype: torch.dtype | None = None) -> None:
+        self.search, self.dtype = search, dtype or torch.get_default_dtype()
+        if self.dtype != torch.get_default_dtype():
+            search.model.to(self.dtype)
+            for a in search.model.arch_parameters():  # plain tensors, not module parameters
+                a.data = a.data.to(self.dtype)
         self.last_grads: list[torch.Tensor] = []
         adam = search.architect.optimizer
         adam_step = adam.step
@@ -140,11 +163,16 @@ class Reference:
 
         adam.step = step
 
+    def batch(self, b):
+        return b[0].to(self.dtype), b[1]
+
     def plain(self, train, val) -> None:
-        self.search.plain(*train)
+        with default_dtype(self.dtype):
+            self.search.plain(*self.batch(train))
 
     def step(self, train, val, order: str) -> None:
-        self.search.step(train, val, LR, unrolled=order == "second")
+        with default_dtype(self.dtype):
+            self.search.step(self.batch(train), self.batch(val), LR, unrolled=order == "second")
 
     def alphas(self):
         return [a.detach() for a in self.search.model.arch_parameters()]
@@ -195,9 +223,39 @@ def run(fn, device: str, memory: bool) -> tuple[tuple[float, float], float | Non
 
 def max_diff(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return max(
-        float((x.detach().float() - y.detach().float()).abs().max())
+        float((x.detach().double() - y.detach().double()).abs().max())
         for x, y in zip(a, b, strict=True)
     )
+
+
+def compare(mode: str, ref, ours) -> dict[str, object]:
+    """How far ``ours`` ended from ``ref`` after the same steps (see the module docstring)."""
+    if mode == "plain":
+        return {
+            "max_grad_diff": max_diff(
+                [p.grad for p in ref.weights()], [p.grad for p in ours.weights()]
+            )
+        }
+    ref_alphas = [a.double() for a in ref.alphas()]
+    our_alphas = [a.double() for a in ours.alphas()]
+    alpha_diff = torch.cat(
+        [(a - b).abs().flatten() for a, b in zip(ref_alphas, our_alphas, strict=True)]
+    )
+    g_ref = torch.cat([g.double().flatten() for g in ref.arch_grads()])
+    g_ours = torch.cat([g.double().flatten() for g in ours.arch_grads()])
+    scale = float(g_ref.abs().max())
+    off = alpha_diff > 1e-5  # Adam moved these apart: see the module docstring
+    return {
+        "max_alpha_diff": float(alpha_diff.max()),
+        "alphas_off": f"{int(off.sum())}/{off.numel()}",
+        "grad_rel_err": float((g_ref - g_ours).abs().max()) / scale,
+        "their_grad_rel": float(g_ref[off].abs().max()) / scale if off.any() else 0.0,
+        "max_weight_diff": max_diff(ref.weights(), ours.weights()),
+        "same_genotype": derive_genotype(*ref.alphas()) == derive_genotype(*ours.alphas()),
+    }
+
+
+EXACT = "reference@float64"
 
 
 def main() -> None:
@@ -214,6 +272,14 @@ def main() -> None:
         "--options", default="channels_last", help="ours: comma-separated speed options"
     )
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument(
+        "--dtype", choices=("float32", "float64"), default="float32", help="both sides' dtype"
+    )
+    ap.add_argument(
+        "--against-float64",
+        action="store_true",
+        help="also run the reference in float64 and judge each float32 implementation by it",
+    )
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--official", help="a quark0/darts checkout: use its model_search.py")
@@ -223,6 +289,9 @@ def main() -> None:
         os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"  # RSS that follows the live tensors
         os.execv(sys.executable, [sys.executable, *sys.argv])
     torch.set_num_threads(args.threads)
+    if args.dtype == "float64" and (args.precision != "fp32" or args.against_float64):
+        ap.error("--dtype float64 takes neither --precision bf16 nor --against-float64")
+    torch.set_default_dtype(getattr(torch, args.dtype))
     modes = args.modes.split(",")
     options = args.options.split(",")
     if args.official:
@@ -245,6 +314,8 @@ def main() -> None:
     impls: dict[str, dict[str, object]] = {}  # mode -> name -> implementation, fresh copies
     for mode in modes:
         impls[mode] = {"reference": Reference(copy.deepcopy(base_ref))}
+        if args.against_float64:
+            impls[mode][EXACT] = Reference(copy.deepcopy(base_ref), torch.float64)
         for opt in options:
             net = DartsSupernet(C=args.C, num_classes=10, layers=args.layers).to(args.device)
             copy_state(base_ref.model, net)
@@ -269,34 +340,14 @@ def main() -> None:
                     flush=True,
                 )
 
-    numerics = {m: {} for m in modes}
+    numerics = {m: {} for m in modes}  # ours against the reference
+    exact = {m: {} for m in modes}  # every float32 implementation against the float64 reference
     for mode in modes:
-        ref = impls[mode]["reference"]
         for name in options:
-            ours = impls[mode][name]
-            if mode == "plain":
-                grads = ([p.grad for p in ref.weights()], [p.grad for p in ours.weights()])
-                numerics[mode][name] = {"max_grad_diff": max_diff(*grads)}
-            else:
-                same = derive_genotype(*ref.alphas()) == derive_genotype(*ours.alphas())
-                alpha_diff = torch.cat(
-                    [
-                        (a - b).abs().flatten()
-                        for a, b in zip(ref.alphas(), ours.alphas(), strict=True)
-                    ]
-                )
-                g_ref = torch.cat([g.flatten() for g in ref.arch_grads()])
-                g_ours = torch.cat([g.flatten() for g in ours.arch_grads()])
-                scale = float(g_ref.abs().max())
-                off = alpha_diff > 1e-5  # Adam moved these apart: see the module docstring
-                numerics[mode][name] = {
-                    "max_alpha_diff": float(alpha_diff.max()),
-                    "alphas_off": f"{int(off.sum())}/{off.numel()}",
-                    "grad_rel_err": float((g_ref - g_ours).abs().max()) / scale,
-                    "their_grad_rel": float(g_ref[off].abs().max()) / scale if off.any() else 0.0,
-                    "max_weight_diff": max_diff(ref.weights(), ours.weights()),
-                    "same_genotype": same,
-                }
+            numerics[mode][name] = compare(mode, impls[mode]["reference"], impls[mode][name])
+        if EXACT in impls[mode]:
+            for name in ["reference", *options]:
+                exact[mode][name] = compare(mode, impls[mode][EXACT], impls[mode][name])
 
     med = {
         m: {n: [statistics.median(x) for x in zip(*v)] for n, v in times[m].items()} for m in modes
@@ -306,7 +357,8 @@ def main() -> None:
     reference = f"official checkout {args.official}" if args.official else "darts_reference.py"
     print(
         f"DARTS search, {args.layers} cells, C={args.C}, batch {args.batch}, {args.size}x{args.size},"
-        f" {args.device}, {args.threads} thread(s), {args.precision}; reference: {reference}; {timed}"
+        f" {args.device}, {args.threads} thread(s), {args.dtype}, {args.precision};"
+        f" reference: {reference}; {timed}"
     )
     print(
         f"{'mode':6s} {'implementation':16s} {'cpu s':>7s} {'ref/ours':>8s} {'wall s':>7s}"
@@ -326,6 +378,14 @@ def main() -> None:
                 f"{mode:6s} {name:16s} {cpu:7.2f} {ref_cpu / cpu:8.2f} {wall:7.2f}"
                 f" {ref_wall / wall:8.2f} {mem:14.0f} {rel}  {num}"
             )
+    if args.against_float64:
+        print(f"against the reference in float64 after {len(batches)} steps")
+        for mode in modes:
+            for name, num in exact[mode].items():
+                shown = ", ".join(
+                    f"{k}={v:.1e}" if isinstance(v, float) else f"{k}={v}" for k, v in num.items()
+                )
+                print(f"{mode:6s} {name:16s} {shown}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
@@ -335,6 +395,7 @@ def main() -> None:
                     "median_s": med,
                     "memory_mib": memory,
                     "numerics": numerics,
+                    "against_float64": exact if args.against_float64 else None,
                 },
                 f,
                 indent=1,

@@ -44,7 +44,7 @@ def tiny(bench):
 
 
 def run(bench, order: str, memory_format: str):
-    base, batches = tiny(bench)
+    base, batches = tiny(bench)  # in the default dtype
     ref = bench.Reference(copy.deepcopy(base))
     net = DartsSupernet(C=4, num_classes=10, layers=3)
     bench.copy_state(base.model, net)
@@ -69,6 +69,42 @@ def test_our_step_is_the_authors_step(bench, order, memory_format):
         atol=1e-6,
         rtol=1e-3,
     )
+
+
+@pytest.fixture
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("order", ["first", "second"])
+def test_in_float64_the_steps_agree_to_rounding(bench, float64, order, memory_format):
+    """In float32 the second-order step's finite difference turns rounding into visible
+    differences; in float64 the same step must agree to ~1e-12 (a different step cannot)."""
+    ref, ours = run(bench, order, memory_format)
+    assert ours.alphas()[0].dtype == torch.float64
+    for a, b in zip(ref.alphas(), ours.alphas(), strict=True):
+        torch.testing.assert_close(b, a, atol=1e-12, rtol=0)
+    for a, b in zip(ref.weights(), ours.weights(), strict=True):
+        torch.testing.assert_close(b.detach(), a.detach(), atol=1e-12, rtol=0)
+    grads = [torch.cat([g.flatten() for g in x.arch_grads()]) for x in (ref, ours)]
+    assert float((grads[0] - grads[1]).abs().max() / grads[0].abs().max()) < 1e-10
+
+
+def test_the_float64_judge_is_the_reference_in_float64(bench):
+    base, batches = tiny(bench)
+    exact = bench.Reference(copy.deepcopy(base), torch.float64)
+    single = bench.Reference(copy.deepcopy(base))
+    for train, val in batches:
+        exact.step(train, val, "second")
+        single.step(train, val, "second")
+    assert all(a.dtype == torch.float64 for a in exact.alphas() + exact.weights())
+    assert torch.get_default_dtype() == torch.float32
+    diff = bench.compare("second", exact, single)
+    assert 0 < diff["max_alpha_diff"] < 1e-5 and diff["same_genotype"]
 
 
 def test_the_comparison_tells_second_from_first_order(bench):

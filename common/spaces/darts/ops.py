@@ -93,7 +93,11 @@ class DepthwiseConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.same and FAST_DEPTHWISE_BACKWARD and torch.is_grad_enabled():
-            return _SameDepthwiseConv.apply(x, self.weight, self.padding[0], self.dilation[0])
+            weight = self.weight
+            if torch.is_autocast_enabled(x.device.type):  # autocast does not reach inside a
+                dtype = torch.get_autocast_dtype(x.device.type)  # Function's backward
+                x, weight = x.to(dtype), weight.to(dtype)
+            return _SameDepthwiseConv.apply(x, weight, self.padding[0], self.dilation[0])
         return super().forward(x)
 
 

@@ -37,3 +37,28 @@ def test_fast_backward_passes_gradcheck_and_strided_convs_keep_the_native_one():
     assert torch.autograd.gradcheck(lambda a, w: ops._SameDepthwiseConv.apply(a, w, 2, 2),
                                     (x, conv.weight))  # fmt: skip
     assert not ops.DepthwiseConv2d(2, 3, 2, 1).same  # stride 2: nn.Conv2d's own backward
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_fast_backward_under_bf16_autocast_matches_the_native_one(layout):
+    """``speed.precision=bf16``: autocast runs the convolution in bfloat16 but does not reach
+    the Function's backward, so the op casts its inputs itself; the gradients then equal the
+    native convolution's under the same autocast (both in bfloat16), in float32 parameters."""
+    torch.manual_seed(2)
+    conv = ops.DepthwiseConv2d(4, 5, 1, 4, 2).to(memory_format=layout)
+    x = torch.randn(2, 4, 8, 8).contiguous(memory_format=layout)
+    grads = []
+    for fast in (True, False):
+        ops.FAST_DEPTHWISE_BACKWARD = fast
+        try:
+            xi = x.clone().requires_grad_(True)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = conv(xi)
+            assert out.dtype == torch.bfloat16
+            grads.append(torch.autograd.grad(out.float().square().sum(), (xi, conv.weight)))
+        finally:
+            ops.FAST_DEPTHWISE_BACKWARD = True
+    (fx, fw), (nx, nw) = grads
+    assert fx.dtype == torch.float32 and fw.dtype == torch.float32
+    torch.testing.assert_close(fx, nx, rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(fw, nw, rtol=2e-2, atol=5e-2)

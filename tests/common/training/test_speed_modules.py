@@ -145,13 +145,22 @@ def test_a_single_path_step_in_channels_last_gives_the_same_gradients(monkeypatc
 
 
 @pytest.mark.filterwarnings("ignore:.*self.log.*")
-def test_bf16_autocast_runs_on_the_cpu_and_gives_float32_logits():
-    net = nb201_net().train()
-    ref = ClassifierModule(copy.deepcopy(net))
-    bf16 = ClassifierModule(net, speed=Speed(precision="bf16"))
+@pytest.mark.parametrize(
+    "make, module",
+    [
+        (darts_net, lambda net, speed: DartsEvalModule(net, drop_path_prob=0.2, speed=speed)),
+        (nb201_net, lambda net, speed: ClassifierModule(net, speed=speed)),
+    ],
+    ids=["darts-v2", "nb201"],  # DARTS: its depthwise convolutions' own backward included
+)
+def test_bf16_autocast_runs_on_the_cpu_and_gives_float32_logits(make, module):
+    net = make().train()
+    ref = module(copy.deepcopy(net), None)
+    bf16 = module(net, Speed(precision="bf16"))
     outs = conv_outputs(bf16.net)
     x, y = batch()
-    assert bf16(x).dtype == torch.float32
+    logits = bf16(x)
+    assert (logits[0] if isinstance(logits, tuple) else logits).dtype == torch.float32
     assert outs and all(o.dtype == torch.bfloat16 for o in outs)
     loss0, _ = step(ref, (x, y))
     loss1, grads = step(bf16, (x, y))
