@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks of issue 30 in one run (about 10 minutes at most; each step has its own
-# time limit, so one that hangs costs only its share): the DARTS search-step benchmark and
-# the training-throughput benchmark (every speed option, bf16 autocast included, with its
+# time limit, so one that hangs costs only its share): our DARTS search steps against the
+# authors' step (fp32, then bf16 autocast with its effect on the alphas), the DARTS search-step
+# benchmark and the training-throughput benchmark (every speed option, bf16 autocast included, with its
 # loss difference) on CUDA. Everything it prints and every JSON goes under $OUT.
 #
 # The device image has torch and lightning but not omegaconf/hydra (imported by
@@ -28,17 +29,23 @@ step() {  # step <seconds> <name> <command...>: run with a limit, keep its outpu
 
 step 30 env bash -c "nvidia-smi; $PY -c 'import torch, lightning, omegaconf;
 print(torch.__version__, torch.cuda.get_device_name(0), lightning.__version__)'"
+# our DARTS search steps against the authors' (scripts/darts_reference.py), both layouts
+step 75 darts_vs_official $PY scripts/benchmark_darts_vs_official.py --device cuda --rounds 5 \
+  --options contiguous,channels_last --json "$OUT/darts_vs_official.json"
+step 60 darts_vs_official_bf16 $PY scripts/benchmark_darts_vs_official.py --device cuda \
+  --rounds 5 --options contiguous,channels_last --precision bf16 \
+  --json "$OUT/darts_vs_official_bf16.json"
 # DARTS search steps against a plain pass (options as the script has them)
-step 90 darts_search_darts $PY scripts/benchmark_darts_search.py --device cuda --space darts \
+step 60 darts_search_darts $PY scripts/benchmark_darts_search.py --device cuda --space darts \
   --json "$OUT/darts_search_darts.json"
-step 60 darts_search_nb201 $PY scripts/benchmark_darts_search.py --device cuda --space nb201 \
+step 45 darts_search_nb201 $PY scripts/benchmark_darts_search.py --device cuda --space nb201 \
   --json "$OUT/darts_search_nb201.json"
 # throughput: eager, channels_last and bf16 first (no compile: cheap), then compile apart
-step 120 throughput $PY scripts/benchmark_throughput.py --device cuda --rounds 5 --steps 5 \
+step 100 throughput $PY scripts/benchmark_throughput.py --device cuda --rounds 5 --steps 5 \
   --variants eager,channels_last,bf16 --json "$OUT/throughput.json"
-step 150 throughput_compile_fixed $PY scripts/benchmark_throughput.py --device cuda \
+step 120 throughput_compile_fixed $PY scripts/benchmark_throughput.py --device cuda \
   --nets darts,nb201 --rounds 5 --steps 5 --json "$OUT/throughput_compile_fixed.json"
-step 120 throughput_compile_supernets $PY scripts/benchmark_throughput.py --device cuda \
+step 90 throughput_compile_supernets $PY scripts/benchmark_throughput.py --device cuda \
   --nets spos-macro,spos-nb201,enas-micro,enas-macro --rounds 3 --steps 5 \
   --variants eager,compile --json "$OUT/throughput_compile_supernets.json"
 echo "done $(date +%T)" | tee -a "$log"
