@@ -52,9 +52,14 @@ class Speed:
 
     def module(self, net: nn.Module) -> nn.Module:
         """``net`` in this layout (in place, as ``nn.Module.to`` does); parameters keep their
-        identity, so optimisers built before or after see the same tensors."""
+        identity, so optimisers built before or after see the same tensors. In
+        ``channels_last`` its BatchNorms become ``SummedBatchNorm2d``: the CPU kernel for that
+        layout sums in float32 one position after another (``common/training/batchnorm.py``)."""
         if self.memory_format != "contiguous":
+            from common.training.batchnorm import use_summed_batchnorm
+
             net.to(memory_format=self.layout)
+            use_summed_batchnorm(net)
         return net
 
     def tensor(self, x: torch.Tensor) -> torch.Tensor:

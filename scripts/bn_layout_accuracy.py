@@ -9,12 +9,15 @@ computation in float64:
 1. one BatchNorm (training mode), forward and backward, in each layout: the largest error of
    the output and of the three gradients, relative to the largest float64 value;
 2. one forward+backward of the DARTS search supernet (8 cells, C=16, 32x32) in NCHW, in
-   ``channels_last``, and in ``channels_last`` with every BatchNorm computed in NCHW (its input
-   copied to the default layout and its output copied back): the alphas' and the weights'
-   gradient errors, and the main thread's CPU time of the pass.
+   ``channels_last``, in ``channels_last`` with every BatchNorm computed in NCHW (its input
+   copied to the default layout and its output copied back), and in ``channels_last`` with
+   ``SummedBatchNorm2d`` (``common/training/batchnorm.py``, what ``speed.memory_format=
+   channels_last`` uses): the alphas' and the weights' gradient errors, and the main thread's
+   CPU time of the pass (median of 3, after a warm-up).
 
-Only the BatchNorms change between the last two, so if the third comes back to NCHW's error
-the layout's error is BatchNorm's; its time says what the detour costs.
+Only the BatchNorms change between the last three, so if the third comes back to NCHW's
+error the layout's error is BatchNorm's; its time says what the detour costs, the fourth's
+what the accurate sums cost.
 
     python scripts/bn_layout_accuracy.py [--batch 32] [--threads 1]
 """
@@ -33,6 +36,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common.supernets.darts import DartsSupernet  # noqa: E402
+from common.training.batchnorm import use_summed_batchnorm  # noqa: E402
 
 CL = torch.channels_last
 
@@ -72,10 +76,12 @@ def bn_in_nchw(self: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
     return NATIVE(self, x)
 
 
-def supernet_pass(batch: int) -> dict[str, tuple[float, float, float]]:
+def supernet_pass(
+    batch: int, C: int = 16, layers: int = 8
+) -> dict[str, tuple[float, float, float]]:
     """(alpha-gradient error, weight-gradient error, CPU s) of one supernet pass per variant."""
     torch.manual_seed(0)
-    net64 = DartsSupernet(C=16, num_classes=10, layers=8).double()
+    net64 = DartsSupernet(C=C, num_classes=10, layers=layers).double()
     g = torch.Generator().manual_seed(1)
     x = torch.randn(batch, 3, 32, 32, generator=g, dtype=torch.float64)
     y = torch.randint(0, 10, (batch,), generator=g)
@@ -87,23 +93,32 @@ def supernet_pass(batch: int) -> dict[str, tuple[float, float, float]]:
                 for ps in (net.arch_parameters(), list(net.weight_parameters()))]  # fmt: skip
 
     exact = grads(net64, x)
+    variants = {  # name -> (layout, BatchNorm in NCHW, SummedBatchNorm2d)
+        "nchw": (torch.contiguous_format, False, False),
+        "channels_last": (CL, False, False),
+        "channels_last, BatchNorm in NCHW": (CL, True, False),
+        "channels_last, SummedBatchNorm2d": (CL, False, True),
+    }
+    nets = {}
+    for name, (fmt, _, summed) in variants.items():
+        net = copy.deepcopy(net64).float().to(memory_format=fmt)
+        if summed:
+            use_summed_batchnorm(net)
+        nets[name] = (net, x.float().contiguous(memory_format=fmt))
+    times: dict[str, list[float]] = {name: [] for name in variants}
     out = {}
     try:
-        for name, fmt, detour in (
-            ("nchw", torch.contiguous_format, False),
-            ("channels_last", CL, False),
-            ("channels_last, BatchNorm in NCHW", CL, True),
-        ):
-            nn.BatchNorm2d.forward = bn_in_nchw if detour else NATIVE
-            net = copy.deepcopy(net64).float().to(memory_format=fmt)
-            xf = x.float().contiguous(memory_format=fmt)
-            grads(net, xf)  # warm-up
-            start = time.thread_time()
-            a, w = grads(net, xf)
-            out[name] = (rel_err(a, exact[0]), rel_err(w, exact[1]), time.thread_time() - start)
+        for r in range(4):  # a warm-up, then 3 timed rounds, the variants interleaved
+            for name, (net, xf) in nets.items():
+                nn.BatchNorm2d.forward = bn_in_nchw if variants[name][1] else NATIVE
+                start = time.thread_time()
+                a, w = grads(net, xf)
+                if r:
+                    times[name].append(time.thread_time() - start)
+                out[name] = (rel_err(a, exact[0]), rel_err(w, exact[1]))
     finally:
         nn.BatchNorm2d.forward = NATIVE
-    return out
+    return {name: (*out[name], sorted(times[name])[1]) for name in variants}
 
 
 def main(argv: list[str] | None = None) -> dict:

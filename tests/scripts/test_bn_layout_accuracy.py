@@ -28,8 +28,13 @@ def test_channels_last_batchnorm_rounds_worse_than_nchw(bench):
 
 def test_the_supernet_comparison_runs_and_restores_batchnorm(bench):
     native = nn.BatchNorm2d.forward
-    out = bench.supernet_pass(batch=2)
+    out = bench.supernet_pass(batch=2, C=4, layers=3)
     assert nn.BatchNorm2d.forward is native
-    assert set(out) == {"nchw", "channels_last", "channels_last, BatchNorm in NCHW"}
+    assert set(out) == {
+        "nchw",
+        "channels_last",
+        "channels_last, BatchNorm in NCHW",
+        "channels_last, SummedBatchNorm2d",
+    }
     for alpha_err, weight_err, cpu in out.values():
         assert 0 < alpha_err < 1e-2 and 0 < weight_err < 1e-2 and cpu > 0
