@@ -32,11 +32,11 @@ class _SummedBatchNorm(torch.autograd.Function):
         count = rows.shape[0]
         mean = rows.sum(0) / count
         centred = rows - mean
-        var = (centred * centred).sum(0) / count
-        invstd = torch.rsqrt(var + eps)
-        scale = invstd if weight is None else invstd * weight
         y = torch.empty_like(x)  # NHWC; written through its (N*H*W, C) view, returned whole
         y_rows = y.permute(0, 2, 3, 1).view(-1, c)
+        var = torch.mul(centred, centred, out=y_rows).sum(0) / count  # y as scratch first
+        invstd = torch.rsqrt(var + eps)
+        scale = invstd if weight is None else invstd * weight
         if bias is None:
             torch.mul(centred, scale, out=y_rows)
         else:
@@ -54,11 +54,12 @@ class _SummedBatchNorm(torch.autograd.Function):
         dy_rows = dy.permute(0, 2, 3, 1).reshape(-1, c)  # a copy only if dy is not NHWC
         count = centred.shape[0]
         sum_dy = dy_rows.sum(0)
-        sum_dy_xhat = (dy_rows * centred).sum(0) * invstd
+        dx = torch.empty_like(centred)  # scratch for dy * (x - mean) first
+        sum_dy_xhat = torch.mul(dy_rows, centred, out=dx).sum(0) * invstd
         scale = invstd if weight is None else invstd * weight
         # dx = scale * (dy - sum_dy / count - xhat * sum_dy_xhat / count)
         k_centred = -scale * invstd * sum_dy_xhat / count
-        dx = torch.addcmul(-scale * sum_dy / count, centred, k_centred).addcmul_(dy_rows, scale)
+        torch.addcmul(-scale * sum_dy / count, centred, k_centred, out=dx).addcmul_(dy_rows, scale)
         grad_w = sum_dy_xhat if weight is not None and ctx.needs_input_grad[1] else None
         grad_b = sum_dy if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx.view(n, h, w, c).permute(0, 3, 1, 2), grad_w, grad_b, None
