@@ -27,41 +27,42 @@ class _SummedBatchNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps: float):
-        n, c, h, w = x.shape
+        c = x.shape[1]
         rows = x.permute(0, 2, 3, 1).reshape(-1, c)  # a view: (N*H*W, C)
-        count = rows.shape[0]
-        mean = rows.sum(0) / count
+        mean = rows.mean(0)
         centred = rows - mean
         y = torch.empty_like(x)  # NHWC; written through its (N*H*W, C) view, returned whole
         y_rows = y.permute(0, 2, 3, 1).view(-1, c)
-        var = torch.mul(centred, centred, out=y_rows).sum(0) / count  # y as scratch first
-        invstd = torch.rsqrt(var + eps)
+        var = torch.mul(centred, centred, out=y_rows).mean(0)  # y as scratch first
+        invstd = (var + eps).rsqrt_()
         scale = invstd if weight is None else invstd * weight
         if bias is None:
             torch.mul(centred, scale, out=y_rows)
         else:
             torch.addcmul(bias, centred, scale, out=y_rows)
-        ctx.save_for_backward(centred, invstd, weight)
-        ctx.has_bias = bias is not None
+        # the backward's per-channel factors, made once here (few small ops per call: a
+        # search step calls a BatchNorm thousands of times)
+        count = rows.shape[0]
+        ctx.save_for_backward(centred, invstd, scale, scale * invstd * invstd / -count)
+        ctx.count, ctx.has_weight, ctx.has_bias = count, weight is not None, bias is not None
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, _dmean, _dvar):
-        centred, invstd, weight = ctx.saved_tensors
-        n, c, h, w = dy.shape
+        centred, invstd, scale, k_xhat = ctx.saved_tensors
+        c = dy.shape[1]
         dy_rows = dy.permute(0, 2, 3, 1).reshape(-1, c)  # a copy only if dy is not NHWC
-        count = centred.shape[0]
         sum_dy = dy_rows.sum(0)
         dx = torch.empty_like(centred)  # scratch for dy * (x - mean) first
-        sum_dy_xhat = torch.mul(dy_rows, centred, out=dx).sum(0) * invstd
-        scale = invstd if weight is None else invstd * weight
+        sum_dy_centred = torch.mul(dy_rows, centred, out=dx).sum(0)
         # dx = scale * (dy - sum_dy / count - xhat * sum_dy_xhat / count)
-        k_centred = -scale * invstd * sum_dy_xhat / count
-        torch.addcmul(-scale * sum_dy / count, centred, k_centred, out=dx).addcmul_(dy_rows, scale)
-        grad_w = sum_dy_xhat if weight is not None and ctx.needs_input_grad[1] else None
+        torch.addcmul(sum_dy * scale / -ctx.count, centred, k_xhat * sum_dy_centred, out=dx)
+        dx.addcmul_(dy_rows, scale)
+        grad_w = sum_dy_centred * invstd if ctx.has_weight and ctx.needs_input_grad[1] else None
         grad_b = sum_dy if ctx.has_bias and ctx.needs_input_grad[2] else None
+        n, _, h, w = dy.shape
         return dx.view(n, h, w, c).permute(0, 3, 1, 2), grad_w, grad_b, None
 
 
