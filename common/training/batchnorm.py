@@ -9,7 +9,8 @@ move a DARTS search off the authors' float32 trajectory within a few steps.
 ``SummedBatchNorm2d`` is ``nn.BatchNorm2d`` (same parameters, buffers, state-dict names and
 running-statistics updates) whose training-mode pass on such an input computes the same
 quantities with torch's reductions, which sum blockwise; every other case (evaluation with
-running statistics, NCHW, CUDA, other dtypes) is ``nn.BatchNorm2d``'s own.
+running statistics, NCHW, CUDA, other dtypes, inside ``torch.compile``) is
+``nn.BatchNorm2d``'s own.
 ``Speed.module`` swaps it in for ``speed.memory_format=channels_last``. Its backward is not
 differentiable again (double backward raises); nothing that runs in ``channels_last`` needs it.
 """
@@ -73,6 +74,7 @@ class SummedBatchNorm2d(nn.BatchNorm2d):
         batch_stats = self.training or not self.track_running_stats
         if not (
             batch_stats
+            and not torch.compiler.is_compiling()  # a compiled graph makes its own kernels
             and x.device.type == "cpu"
             and x.dtype == torch.float32
             and x.dim() == 4

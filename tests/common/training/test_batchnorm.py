@@ -100,6 +100,10 @@ def test_other_inputs_take_the_native_kernel(monkeypatch):
     x = torch.randn(2, 4, 5, 5)
     bn(x)  # NCHW
     copy.deepcopy(bn).double()(x.double().contiguous(memory_format=CL))  # float64
+    compiling = torch.compiler.is_compiling
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    bn(x.contiguous(memory_format=CL))  # traced by torch.compile
+    monkeypatch.setattr(torch.compiler, "is_compiling", compiling)
     bn.eval()
     bn(x.contiguous(memory_format=CL))  # running statistics
     assert not called
