@@ -28,9 +28,8 @@ def tiny_nb201():
     torch.manual_seed(0)
     net = Nb201Supernet(num_classes=3, in_channels=2, channels=4, cells_per_stage=1, affine=False)
     with torch.no_grad():
-        net.mixer.alphas["cell"].normal_(
-            0, 0.5
-        )  # away from uniform, so the gradient is not degenerate
+        # away from uniform, so the gradient is not degenerate
+        net.mixer.alphas["cell"].normal_(0, 0.5)
     return net.double()
 
 
