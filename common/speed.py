@@ -1,4 +1,5 @@
-"""Speed options of a run: memory layout, graph compilation, precision.
+"""Speed options of a run: memory layout, graph compilation, precision, and which BatchNorm
+a ``channels_last`` network runs on the CPU.
 
 They change how the same computation is laid out and run, not what is computed: a run in
 ``channels_last`` computes the same function as one in the default layout (float tolerance);
@@ -7,6 +8,12 @@ assumed). Every record states the options its run used (``cost.speed``), so no s
 changes a canonical result silently.
 
     nasrepro experiment=<x> speed.memory_format=channels_last speed.compile=true speed.precision=bf16
+
+``speed.batchnorm``: in ``channels_last`` every ``nn.BatchNorm2d`` becomes
+``SummedBatchNorm2d`` (``summed``, the default): PyTorch's CPU kernel for that layout sums each
+channel's statistics one value after another in float32, about ten times further from the
+exact sums than the default layout's kernel (``common/training/batchnorm.py``). ``native``
+keeps PyTorch's kernel: faster on the CPU, with that error. Either is recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from common.errors import NasReproError
 
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+BATCHNORMS = ("summed", "native")
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class Speed:
     memory_format: str = "contiguous"  # contiguous (NCHW) | channels_last (NHWC)
     compile: bool = False  # torch.compile the trained network's forward
     precision: str = "fp32"  # fp32 | bf16 (autocast; weights and optimiser stay float32)
+    batchnorm: str = "summed"  # summed | native: channels_last's BatchNorm (module docstring)
 
     def __post_init__(self) -> None:
         if self.memory_format not in MEMORY_FORMATS:
@@ -38,13 +47,16 @@ class Speed:
             raise NasReproError(f"speed.precision={self.precision}: valid: {', '.join(PRECISIONS)}")
         if not isinstance(self.compile, bool):
             raise NasReproError(f"speed.compile={self.compile}: valid: true, false")
+        if self.batchnorm not in BATCHNORMS:
+            raise NasReproError(f"speed.batchnorm={self.batchnorm}: valid: {', '.join(BATCHNORMS)}")
 
     @classmethod
     def from_cfg(cls, node) -> Speed:
         """From a config's ``speed`` node (absent or null: the defaults)."""
         if node is None:
             return cls()
-        return cls(**{k: node[k] for k in ("memory_format", "compile", "precision") if k in node})
+        keys = ("memory_format", "compile", "precision", "batchnorm")
+        return cls(**{k: node[k] for k in keys if k in node})
 
     @property
     def layout(self) -> torch.memory_format:
@@ -53,13 +65,15 @@ class Speed:
     def module(self, net: nn.Module) -> nn.Module:
         """``net`` in this layout (in place, as ``nn.Module.to`` does); parameters keep their
         identity, so optimisers built before or after see the same tensors. In
-        ``channels_last`` its BatchNorms become ``SummedBatchNorm2d``: the CPU kernel for that
-        layout sums in float32 one position after another (``common/training/batchnorm.py``)."""
+        ``channels_last`` its BatchNorms become ``SummedBatchNorm2d`` unless
+        ``batchnorm=native``: the CPU kernel for that layout sums in float32 one position
+        after another (``common/training/batchnorm.py``)."""
         if self.memory_format != "contiguous":
-            from common.training.batchnorm import use_summed_batchnorm
-
             net.to(memory_format=self.layout)
-            use_summed_batchnorm(net)
+            if self.batchnorm == "summed":
+                from common.training.batchnorm import use_summed_batchnorm
+
+                use_summed_batchnorm(net)
         return net
 
     def tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,9 +93,12 @@ class Speed:
         return asdict(self)
 
     def label(self) -> str:
-        """The options that differ from the defaults (``channels_last, bf16, compiled``), or
-        ``""``: what the leaderboard's cost column states beside a run's time."""
+        """The options that differ from the defaults and take effect (``channels_last, native
+        batchnorm, bf16, compiled``), or ``""``: what the leaderboard's cost column states
+        beside a run's time."""
         parts = [self.memory_format] if self.memory_format != "contiguous" else []
+        if parts and self.batchnorm != "summed":
+            parts.append(f"{self.batchnorm} batchnorm")
         parts += [self.precision] if self.precision != "fp32" else []
         return ", ".join(parts + (["compiled"] if self.compile else []))
 

@@ -10,20 +10,32 @@ and prints each one's time and its ratio to the reference. Peak memory: each mod
 again in a child process and its peak resident memory (CPU) or peak allocated GPU memory
 is reported beside the reference's.
 
+``--breakdown``: where a step's time goes. Per phase of each step (the ``darts/<phase>``
+ranges of ``common/search/darts_bilevel.py`` and ``search_step``) it prints the wall time (the
+device synchronised at each phase bound) and the operators dispatched that launch work (every
+call at the dispatcher less views, detaches and allocations; a foreach call counts once). On
+a GPU each is at least one kernel launch, a cost that does not shrink with the batch: a step
+that dispatches k times the plain pass's operators costs about k passes where launches
+dominate, however little arithmetic each does; ``us/op`` is wall time over operators.
+
     python scripts/benchmark_darts_search.py [--space darts|nb201] [--device cpu|cuda]
+        [--breakdown]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import statistics
 import threading
 import time
+from collections import Counter
 
 import torch
 from torch.nn import functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 MODES = ("plain", "first", "second")
 
@@ -67,6 +79,110 @@ def step_fn(mode: str, net, train, val):
         )
 
     return {"plain": plain, "first": search("first"), "second": search("second")}[mode]
+
+
+# operators that launch no device work: views, aliases, allocations, metadata
+NO_WORK = frozenset(
+    (
+        "view _unsafe_view _reshape_alias reshape alias as_strided detach detach_ select slice"
+        " expand permute t transpose unsqueeze squeeze flatten unflatten split split_with_sizes"
+        " chunk narrow unbind lift_fresh resolve_conj resolve_neg empty empty_strided"
+        " empty_like set_ requires_grad_ result_type is_same_size sym_size sym_stride"
+        " sym_numel sym_storage_offset"
+    ).split()
+)
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the operators that launch work, per the phase on top of ``self.phase``. One
+    call at the dispatcher counts once: a foreach operator is one (on CUDA, a few fused
+    kernels), whatever the CPU does below it. The autograd engine carries the mode to the
+    threads that run backward passes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.phase: list[str] = []
+        self.counts: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.__name__.split(".")[0] not in NO_WORK:
+            for phase in self.phase:
+                self.counts[phase] += 1
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def phase_probe(device: str, times: dict[str, float], counter: OpCounter | None):
+    """Time the ``darts/<phase>`` ranges of the step's modules (``record_function``, replaced
+    here by a timer that synchronises the device at each bound) and mark them in
+    ``counter``."""
+    import common.search.darts_bilevel as bilevel
+    import reproductions.darts.search_module as search_module
+
+    @contextlib.contextmanager
+    def timed(name: str):
+        phase = name.removeprefix("darts/")
+        sync(device)
+        start = time.perf_counter()
+        if counter is not None:
+            counter.phase.append(phase)
+        try:
+            yield
+        finally:
+            if counter is not None:
+                counter.phase.pop()
+            sync(device)
+            times[phase] = times.get(phase, 0.0) + time.perf_counter() - start
+
+    saved = bilevel.record_function, search_module.record_function
+    bilevel.record_function = search_module.record_function = timed
+    try:
+        yield timed
+    finally:
+        bilevel.record_function, search_module.record_function = saved
+
+
+def breakdown(mode, net, train, val, device, repeats: int) -> list[dict]:
+    """Where one step of ``mode`` goes: per ``darts/`` phase (in the order the step runs
+    them), then the whole step, its wall seconds (the median of ``repeats`` steps, the
+    device synchronised at every phase bound) and the operators it dispatches (one more
+    step, counted)."""
+    fn = step_fn(mode, net, train, val)
+    fn()  # warm-up, optimiser state
+
+    def one_step(counter: OpCounter | None) -> dict[str, float]:
+        times: dict[str, float] = {}
+        with phase_probe(device, times, counter) as timed:
+            with counter or contextlib.nullcontext(), timed("darts/step"):
+                if mode == "plain":  # not a search step: one range of its own
+                    with timed("darts/plain_pass"):
+                        fn()
+                else:
+                    fn()
+        return times
+
+    runs = [one_step(None) for _ in range(repeats)]
+    counter = OpCounter()
+    one_step(counter)
+    phases = [p for p in runs[0] if p != "step"] + ["step"]
+    wall = {p: statistics.median(r[p] for r in runs) for p in phases}
+    return [{"phase": p, "wall_s": wall[p], "ops": counter.counts[p]} for p in phases]
+
+
+def print_breakdown(space: str, device: str, tables: dict[str, list[dict]]) -> None:
+    plain = tables["plain"][-1]
+    print(f"\nbreakdown ({space}, {device}; the device synchronised at each phase bound)")
+    print(
+        f"{'mode':7s} {'phase':17s} {'wall s':>8s} {'x plain':>8s} {'ops':>7s} {'x plain':>8s}"
+        f" {'us/op':>7s}"
+    )
+    for mode, rows in tables.items():
+        for r in rows:
+            per_op = 1e6 * r["wall_s"] / max(r["ops"], 1)
+            print(
+                f"{mode:7s} {r['phase']:17s} {r['wall_s']:8.3f} {r['wall_s'] / plain['wall_s']:8.2f}"
+                f" {r['ops']:7d} {r['ops'] / plain['ops']:8.2f} {per_op:7.1f}"
+            )
 
 
 def sync(device: str) -> None:
@@ -125,11 +241,15 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--breakdown", action="store_true", help="also profile each step's phases")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     net, train, val = build(args.space, args.device, args.batch)
     times = {m: time_mode(m, net, train, val, args.device, args.repeats) for m in MODES}
+    phases = {}
+    if args.breakdown:
+        phases = {m: breakdown(m, net, train, val, args.device, args.repeats) for m in MODES}
     ctx = mp.get_context("spawn")
     memory = {}
     for m in MODES:
@@ -148,9 +268,14 @@ def main() -> None:
             f"{m:8s} {times[m]:8.3f} {times[m] / times['plain']:8.2f} {memory[m]:24.0f}"
             f" {memory[m] / memory['plain']:8.2f}"
         )
+    if phases:
+        print_breakdown(args.space, args.device, phases)
     if args.json:
+        out = {"args": vars(args), "time_s": times, "memory_mib": memory}
+        if phases:
+            out["breakdown"] = phases
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "time_s": times, "memory_mib": memory}, f, indent=1)
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

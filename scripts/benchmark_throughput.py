@@ -16,7 +16,9 @@ decay 3e-4), on one fixed batch (``--batch`` images, 32x32, 10 classes). Network
   shared networks ``enas-micro`` (C=20, 6+2 layers, 5-node cells, auxiliary head) and
   ``enas-macro`` (12 layers, 36 filters, 6 branches), a random child each step.
 
-Variants: ``eager`` (default layout, the reference), ``channels_last`` (NHWC), ``compile``
+Variants: ``eager`` (default layout, the reference), ``channels_last`` (NHWC, with
+``SummedBatchNorm2d`` as runs have it), ``channels_last_native_bn`` (NHWC with PyTorch's own
+BatchNorm, ``speed.batchnorm=native``; not run unless named), ``compile``
 (``torch.compile`` of the fixed network's forward; for a supernet every candidate op
 compiled on its own, ``compile_ops``, as ``SinglePathSupernetModule`` does; compile time
 is spent before the timed rounds, reported as warm-up), ``bf16`` (autocast; float32
@@ -29,6 +31,7 @@ during the step above what was allocated before it (torch profiler allocation ev
 CPU, ``max_memory_allocated`` on CUDA), against eager's. Numerics: ``--check-steps`` SGD
 steps of every variant from the same weights on the same batches and paths; the last loss's
 difference from eager fp32 (channels_last and compile: rounding only; bf16: its effect).
+A variant's BatchNorm choice only matters on the CPU: on CUDA both NHWC variants are the same.
 
     python scripts/benchmark_throughput.py [--nets darts,nb201,...] [--quick] [--device cuda]
         [--variants eager,channels_last,compile,bf16] [--rounds 3] [--steps 2] [--json f]
@@ -57,7 +60,7 @@ from common.supernets.nb201 import Nb201Supernet
 from common.training.single_path import compile_ops
 
 NETS = ("darts", "nb201", "spos-macro", "fairnas-macro", "spos-nb201", "enas-micro", "enas-macro")
-VARIANTS = ("eager", "channels_last", "compile", "bf16")
+VARIANTS = ("eager", "channels_last", "channels_last_native_bn", "compile", "bf16")
 AUX_WEIGHT = 0.4  # DARTS train.py --auxiliary_weight; ENAS micro_child.py aux loss weight
 BEST_NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
@@ -149,8 +152,9 @@ class Trainer:
 
     def __init__(self, bench: Bench, variant: str, device: str) -> None:
         self.speed = Speed(
-            memory_format="channels_last" if variant == "channels_last" else "contiguous",
+            memory_format="channels_last" if variant.startswith("channels_last") else "contiguous",
             precision="bf16" if variant == "bf16" else "fp32",
+            batchnorm="native" if variant.endswith("native_bn") else "summed",
         )
         self.net = self.speed.module(copy.deepcopy(bench.net).to(device).train())
         self.apply, self.device = bench.apply, device
@@ -263,7 +267,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--nets", default=",".join(NETS), help="comma-separated, among " + ", ".join(NETS)
     )
-    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    ap.add_argument(
+        "--variants", default="eager,channels_last,compile,bf16", help="comma-separated"
+    )
     ap.add_argument("--quick", action="store_true", help="DARTS network at C=16, 8 cells")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch", type=int, default=64)

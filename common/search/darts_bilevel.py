@@ -15,7 +15,9 @@ the training batch for the unrolled step, on the validation batch at w', and on 
 batch at w+ and w- (alpha gradients only), plus the forward of each.
 
 The networks are evaluated at w', w+ and w- with ``torch.func.functional_call``: the module
-is never copied and its parameters are never modified in place.
+is never copied and its parameters are never modified in place. Each pass runs inside a
+profiler range named ``darts/<phase>`` (free when no profiler records), which
+``scripts/benchmark_darts_search.py --breakdown`` reads.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 from torch.func import functional_call
+from torch.profiler import record_function
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -53,8 +56,10 @@ def first_order_grad(
     """grad_alpha L_val(w, alpha) and the validation loss."""
     _, _, arch = split_parameters(net)
     x, y = val
-    loss = loss_fn(net(x), y)
-    return list(torch.autograd.grad(loss, arch)), float(loss.detach())
+    with record_function("darts/first_order_grad"):
+        loss = loss_fn(net(x), y)
+        grads = list(torch.autograd.grad(loss, arch))
+    return grads, float(loss.detach())
 
 
 def unrolled_weights(
@@ -94,23 +99,28 @@ def second_order_grad(
     buffers = momentum_buffers or [None] * len(weights)
     # 1. the unrolled step, on the training batch
     x, y = train
-    grads = torch.autograd.grad(loss_fn(net(x), y), weights)
-    with torch.no_grad():
-        w_prime = unrolled_weights(grads, weights, xi, momentum, weight_decay, buffers)
-    w_prime = [w.requires_grad_() for w in w_prime]
+    with record_function("darts/unrolled_step"):
+        grads = torch.autograd.grad(loss_fn(net(x), y), weights)
+        with torch.no_grad():
+            w_prime = unrolled_weights(grads, weights, xi, momentum, weight_decay, buffers)
+        w_prime = [w.requires_grad_() for w in w_prime]
     # 2. validation loss at w': its gradients w.r.t. alpha and w'
-    val_loss = _loss_at(net, loss_fn, names, w_prime, val)
-    all_grads = torch.autograd.grad(val_loss, [*arch, *w_prime])
-    d_alpha, v = all_grads[: len(arch)], all_grads[len(arch) :]
+    with record_function("darts/val_at_w_prime"):
+        val_loss = _loss_at(net, loss_fn, names, w_prime, val)
+        all_grads = torch.autograd.grad(val_loss, [*arch, *w_prime])
+        d_alpha, v = all_grads[: len(arch)], all_grads[len(arch) :]
     # 3. Hessian-vector product by central differences around w (eq. 8)
-    with torch.no_grad():
-        eps = r / torch.stack(torch._foreach_norm(list(v))).norm()
-        scaled = torch._foreach_mul(list(v), eps)
-        w_plus = torch._foreach_add(list(weights), scaled)
-        w_minus = torch._foreach_sub(list(weights), scaled)
-    g_plus = torch.autograd.grad(_loss_at(net, loss_fn, names, w_plus, train), arch)
-    g_minus = torch.autograd.grad(_loss_at(net, loss_fn, names, w_minus, train), arch)
-    hvp = [(gp - gm) / (2 * eps) for gp, gm in zip(g_plus, g_minus, strict=True)]
+    with record_function("darts/hvp_w_plus"):
+        with torch.no_grad():
+            eps = r / torch.stack(torch._foreach_norm(list(v))).norm()
+            scaled = torch._foreach_mul(list(v), eps)
+            w_plus = torch._foreach_add(list(weights), scaled)
+        g_plus = torch.autograd.grad(_loss_at(net, loss_fn, names, w_plus, train), arch)
+    with record_function("darts/hvp_w_minus"):
+        with torch.no_grad():
+            w_minus = torch._foreach_sub(list(weights), scaled)
+        g_minus = torch.autograd.grad(_loss_at(net, loss_fn, names, w_minus, train), arch)
+        hvp = [(gp - gm) / (2 * eps) for gp, gm in zip(g_plus, g_minus, strict=True)]
     return [da - xi * h for da, h in zip(d_alpha, hvp, strict=True)], float(val_loss.detach())
 
 

@@ -30,6 +30,7 @@ import lightning as L
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.profiler import record_function
 
 from common.errors import NasReproError
 from common.search.darts_bilevel import first_order_grad, second_order_grad
@@ -139,7 +140,8 @@ def search_step(
     weight_decay: float,
     grad_clip: float,
 ) -> dict[str, float]:
-    """One DARTS step (Alg. 1): an architecture step and a weight step, in the given order."""
+    """One DARTS step (Alg. 1): an architecture step and a weight step, in the given order.
+    Its parts run in profiler ranges named ``darts/<phase>``."""
     out: dict[str, float] = {}
 
     def weight_step() -> None:
@@ -148,16 +150,18 @@ def search_step(
         for a in arch_params:  # no gradient for alpha here: it would be computed and thrown away
             a.requires_grad_(False)
         try:
-            logits = net(x)
-            loss = F.cross_entropy(logits, y)
-            w_opt.zero_grad()
-            loss.backward()
+            with record_function("darts/weight_pass"):
+                logits = net(x)
+                loss = F.cross_entropy(logits, y)
+                w_opt.zero_grad()
+                loss.backward()
         finally:
             for a in arch_params:
                 a.requires_grad_(True)
-        average_grads(net.weight_parameters())  # data-parallel: DDP does not see this step
-        nn.utils.clip_grad_norm_(list(net.weight_parameters()), grad_clip)
-        w_opt.step()
+        with record_function("darts/weight_update"):
+            average_grads(net.weight_parameters())  # data-parallel: DDP does not see this step
+            nn.utils.clip_grad_norm_(list(net.weight_parameters()), grad_clip)
+            w_opt.step()
         out["train_loss"] = float(loss.detach())
         out["train_acc"] = float((logits.argmax(dim=1) == y).float().mean() * 100)
 
@@ -177,11 +181,12 @@ def search_step(
                 weight_decay=weight_decay,
                 momentum_buffers=bufs,
             )
-        grads = average(list(grads))  # data-parallel: the mean over the ranks' shards
-        a_opt.zero_grad()
-        for p, g in zip(net.arch_parameters(), grads, strict=True):
-            p.grad = g.detach()
-        a_opt.step()
+        with record_function("darts/arch_update"):
+            grads = average(list(grads))  # data-parallel: the mean over the ranks' shards
+            a_opt.zero_grad()
+            for p, g in zip(net.arch_parameters(), grads, strict=True):
+                p.grad = g.detach()
+            a_opt.step()
         out["arch_loss"] = val_loss
 
     if arch_step_first:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from common.errors import NasReproError
 from common.speed import Speed
 from common.training.batchnorm import SummedBatchNorm2d, use_summed_batchnorm
 
@@ -127,6 +128,21 @@ def test_channels_last_runs_use_it_and_keep_the_state_dict_names():
     assert type(plain[0]) is nn.BatchNorm2d
     y = net(torch.randn(2, 3, 8, 8).contiguous(memory_format=CL))
     assert F.relu(y).is_contiguous(memory_format=CL)
+
+
+def test_native_batchnorm_is_an_option_that_records_and_labels_itself():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    native = Speed(memory_format="channels_last", batchnorm="native")
+    native.module(net)
+    assert type(net[1]) is nn.BatchNorm2d
+    assert net[0].weight.is_contiguous(memory_format=CL)
+    assert native.record()["batchnorm"] == "native"
+    assert native.label() == "channels_last, native batchnorm"
+    assert Speed(memory_format="channels_last").label() == "channels_last"
+    assert Speed(batchnorm="native").label() == ""  # no effect in the default layout
+    assert Speed.from_cfg({"batchnorm": "native"}).batchnorm == "native"
+    with pytest.raises(NasReproError, match="speed.batchnorm=fast: valid: summed, native"):
+        Speed(batchnorm="fast")
 
 
 def test_its_output_takes_in_place_ops():
