@@ -35,15 +35,16 @@ step 75 darts_vs_official $PY scripts/benchmark_darts_vs_official.py --device cu
 step 60 darts_vs_official_bf16 $PY scripts/benchmark_darts_vs_official.py --device cuda \
   --rounds 5 --options contiguous,channels_last --precision bf16 \
   --json "$OUT/darts_vs_official_bf16.json"
-# DARTS search steps against a plain pass (options as the script has them)
-step 60 darts_search_darts $PY scripts/benchmark_darts_search.py --device cuda --space darts \
-  --json "$OUT/darts_search_darts.json"
-step 45 darts_search_nb201 $PY scripts/benchmark_darts_search.py --device cuda --space nb201 \
-  --json "$OUT/darts_search_nb201.json"
+# DARTS search steps against a plain pass, and where each step's time goes (per phase: wall
+# time and operators dispatched, i.e. kernel launches; the second-order step's 7x question)
+step 75 darts_search_darts $PY scripts/benchmark_darts_search.py --device cuda --space darts \
+  --breakdown --json "$OUT/darts_search_darts.json"
+step 50 darts_search_nb201 $PY scripts/benchmark_darts_search.py --device cuda --space nb201 \
+  --breakdown --json "$OUT/darts_search_nb201.json"
 # throughput: eager, channels_last and bf16 first (no compile: cheap), then compile apart
 step 100 throughput $PY scripts/benchmark_throughput.py --device cuda --rounds 5 --steps 5 \
   --variants eager,channels_last,bf16 --json "$OUT/throughput.json"
-step 120 throughput_compile_fixed $PY scripts/benchmark_throughput.py --device cuda \
+step 100 throughput_compile_fixed $PY scripts/benchmark_throughput.py --device cuda \
   --nets darts,nb201 --rounds 5 --steps 5 --json "$OUT/throughput_compile_fixed.json"
 step 90 throughput_compile_supernets $PY scripts/benchmark_throughput.py --device cuda \
   --nets spos-macro,spos-nb201,enas-micro,enas-macro --rounds 3 --steps 5 \
