@@ -7,13 +7,17 @@ loss where the network has a head (whose own weights are not trained, micro_chil
 L721-729). The micro network's drop path grows with ``step / total steps`` (L202-204).
 
 Task ``train_final``: ``cfg.final.network`` (a network config; ``arc=<file>`` replaces a macro
-network's released arc by a search's ``arc.json``), ``cfg.final.optim``, ``cfg.final.epochs``,
+network's released arc by a search's ``arc.json`` or run record, and its depth by the arc's:
+ENAS searched 12 layers and trained a released 24-layer arc, and does not say how one
+becomes the other; ``arc=random``: a uniform random arc of the configured depth, drawn from
+the run's seed), ``cfg.final.optim``, ``cfg.final.epochs``,
 ``cfg.final.data``; trains on the whole training set and reports the test accuracy after the
 last epoch (no selection on the test split).
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import lightning as L
@@ -85,10 +89,14 @@ class FinalModule(ClassifierModule):
 def train_final(cfg: DictConfig, logger: RunLogger) -> RunResult:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = instantiate(cfg.final.data)
-    extra = {}
-    if cfg.get("arc"):
-        extra["arc"] = MacroArc.load(cfg.arc).row
-    net = instantiate(cfg.final.network, num_classes=data.num_classes, **extra)
+    network = OmegaConf.to_container(cfg.final.network, resolve=True)
+    if cfg.get("arc") == "random":  # the baseline: a uniform arc of the configured depth
+        arc = MacroArc.sample(network["num_layers"], random.Random(cfg.seed))
+        network.update(arc=list(arc.row))
+    elif cfg.get("arc"):
+        arc = MacroArc.load(cfg.arc)
+        network.update(arc=list(arc.row), num_layers=arc.num_layers)
+    net = instantiate(network, num_classes=data.num_classes)
     speed = Speed.from_cfg(cfg.get("speed"))
     module = FinalModule(net, max_epochs=cfg.final.epochs, speed=speed, **cfg.final.optim)
     metrics = fit(module, data, cfg.trainer, cfg.final.epochs, logger, test=True)
@@ -97,7 +105,7 @@ def train_final(cfg: DictConfig, logger: RunLogger) -> RunResult:
         metrics={"test_acc": [metrics["test/acc"]], "test_error": [100.0 - metrics["test/acc"]]},
         data_variant=data.data_variant,
         protocol={
-            "network": OmegaConf.to_container(cfg.final.network, resolve=True),
+            "network": network,
             "arc_file": cfg.get("arc"),
             "epochs": cfg.final.epochs,
             "optim": OmegaConf.to_container(cfg.final.optim, resolve=True),

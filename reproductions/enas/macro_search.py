@@ -21,6 +21,7 @@ the share of each op and of pools, the skip rate, entropy).
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,22 +53,44 @@ class MacroArc:
     def __str__(self) -> str:
         return " ".join(str(v) for v in self.row)
 
+    @classmethod
+    def sample(cls, num_layers: int, rng: random.Random) -> MacroArc:
+        """A uniform random arc: each layer's op one of the six, each skip with probability
+        1/2 (the baseline the found arc is compared with)."""
+        row: list[int] = []
+        for layer in range(num_layers):
+            row.append(rng.randrange(len(MACRO_OPS)))
+            row += [rng.randrange(2) for _ in range(layer)]
+        return cls(tuple(row), num_layers)
+
     def save(self, path: str | Path) -> None:
         data = {"space": "enas_macro", "num_layers": self.num_layers, "arc": str(self)}
         Path(path).write_text(json.dumps(data, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> MacroArc:
+        """From a search's ``arc.json`` or from its run record (``results/enas/...json``:
+        the found arc and the search network's depth)."""
         p = Path(path)
         if not p.is_file():
             raise NasReproError(f"macro arc file {path} not found")
+        what = f"{path} is not an ENAS macro arc file or macro search record"
         try:
             data = json.loads(p.read_text())
+            if "experiment" in data:  # a run record
+                if "macro-space" not in str(data["experiment"]) or data.get("stage") != "search":
+                    raise NasReproError(f"{what} (experiment {data['experiment']})")
+                proto = data["protocol"]
+                data = {
+                    "space": "enas_macro",
+                    "arc": proto["found"],
+                    "num_layers": proto["search_network"]["num_layers"],
+                }
             arc = cls(tuple(int(v) for v in data["arc"].split()), int(data["num_layers"]))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise NasReproError(f"{path} is not an ENAS macro arc file ({err})") from err
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+            raise NasReproError(f"{what} ({err})") from err
         if data.get("space") != "enas_macro":
-            raise NasReproError(f"{path} is not an ENAS macro arc file (space {data.get('space')})")
+            raise NasReproError(f"{what} (space {data.get('space')})")
         return arc
 
 
