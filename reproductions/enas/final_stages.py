@@ -25,6 +25,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from common.errors import NasReproError
 from common.results.logging import RunLogger
 from common.results.record import RunResult
 from common.speed import Speed
@@ -90,6 +91,11 @@ def train_final(cfg: DictConfig, logger: RunLogger) -> RunResult:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = instantiate(cfg.final.data)
     network = OmegaConf.to_container(cfg.final.network, resolve=True)
+    if cfg.get("arc") and not network["_target_"].endswith("EnasMacroFinalNet"):
+        raise NasReproError(
+            f"arc={cfg.arc}: only ENAS's final macro network takes an arc; this experiment"
+            f" trains {network['_target_']} (leave arc=null)"
+        )
     if cfg.get("arc") == "random":  # the baseline: a uniform arc of the configured depth
         arc = MacroArc.sample(network["num_layers"], random.Random(cfg.seed))
         network.update(arc=list(arc.row))

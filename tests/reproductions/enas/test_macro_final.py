@@ -91,3 +91,13 @@ def _instantiate_without_data(node, **kwargs):
     if str(node.get("_target_", "")).endswith("DataModule"):
         return _Data()
     return instantiate(node, **kwargs)
+
+
+def test_an_arc_for_the_micro_network_is_one_clear_error():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=["experiment=enas_micro-space_cifar10_final", f"arc={RECORD}"],
+        )
+    with pytest.raises(NasReproError, match="only ENAS's final macro network takes an arc"):
+        final_stages.train_final(cfg, logger=None)
