@@ -37,6 +37,8 @@ import torch
 from torch.nn import functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from common.speed import sync
+
 MODES = ("plain", "first", "second")
 
 
@@ -183,11 +185,6 @@ def print_breakdown(space: str, device: str, tables: dict[str, list[dict]]) -> N
                 f"{mode:7s} {r['phase']:17s} {r['wall_s']:8.3f} {r['wall_s'] / plain['wall_s']:8.2f}"
                 f" {r['ops']:7d} {r['ops'] / plain['ops']:8.2f} {per_op:7.1f}"
             )
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def time_mode(mode, net, train, val, device, repeats) -> float:

@@ -2,8 +2,9 @@
 # The GPU checks of issue 30 in one run (about 10 minutes at most; each step has its own
 # time limit, so one that hangs costs only its share): our DARTS search steps against the
 # authors' step (fp32, then bf16 autocast with its effect on the alphas), the DARTS
-# search-step benchmark and the training-throughput benchmark (every speed option, bf16
-# autocast included, with its loss difference) on CUDA. Everything it prints and every JSON goes under $OUT.
+# search-step benchmark with its per-phase breakdown and the training-throughput benchmark
+# (every speed option, bf16 autocast included, with its loss difference) on CUDA. Everything
+# it prints and every JSON goes under $OUT.
 #
 # The device image has torch and lightning but not omegaconf/hydra (imported by
 # common.training and reproductions); carry them, pure Python, from this machine's venv:
