@@ -9,6 +9,9 @@ value ends in one line naming the key, what it got and what it takes (exit 2):
   ``trainer.*`` keys keep their own conventions (``max_epochs=-1``: no limit);
 - a value the experiment leaves open (``???``, e.g. a retrain's ``genotype``) must be given,
   with what it takes (``REQUIRED_HINTS``);
+- a file a stage reads its input from (``INPUT_FILES``: a retrain's ``genotype``, an ENAS
+  ``arc``, a MetaQNN ``search_record``) must exist, so a mistyped path is refused before a run
+  folder is made (what the file holds is checked by the stage that reads it);
 - the output directory must be creatable and writable.
 """
 
@@ -38,8 +41,14 @@ REQUIRED_HINTS = {
     "genotype": "the path of a genotype.json a search stage wrote (its run directory), e.g."
     " genotype=outputs/<search experiment>/<run>/genotype.json; NASNet/PNAS retrains also take"
     " a search's cell.json or its record, e.g. genotype=results/nasnet/<search>__seed0.json",
+    "arc": "the path of an arc.json an ENAS macro search wrote, or its run record, e.g."
+    " arc=results/enas/enas_macro-space_cifar10-jpeg_search_reduced__seed0.json",
+    "search_record": "the run record of the search whose networks this stage trains, e.g."
+    " search_record=results/metaqnn/metaqnn_metaqnn-space_digits_reduced__seed0.json",
     "network": "a registered published model name (see the experiment's comments)",
 }
+# top-level keys naming a file a stage reads, and the values of each that name no file
+INPUT_FILES = {"genotype": (), "arc": ("random",), "search_record": ()}
 
 
 def _leaves(node, prefix: str = ""):
@@ -76,6 +85,17 @@ def check_values(cfg: DictConfig) -> None:
             raise NasReproError(f"{key}={value}: a count, never negative")
         if value == 0 and name in POSITIVE:
             raise NasReproError(f"{key}=0: at least 1 (it sizes the work; 0 would run nothing)")
+    for key, special in INPUT_FILES.items():
+        value = cfg.get(key)
+        if (
+            isinstance(value, str)
+            and value not in special
+            and not Path(value).expanduser().is_file()
+        ):
+            valid = f" (or {', '.join(special)})" if special else ""
+            raise NasReproError(
+                f"{key}={value}: no such file{valid}; {REQUIRED_HINTS.get(key, 'the path of a file')}"
+            )
 
 
 def check_writable(directory: str | Path) -> None:

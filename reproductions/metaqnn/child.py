@@ -81,9 +81,12 @@ def train_child(
     max_restarts: int = 5,
     restart_threshold: float = 0.15,
     with_test: bool = False,
+    with_probs: bool = False,
 ) -> dict[str, Any]:
     """Train ``arch`` and return {"reward": best val acc in %, ...}; ``with_test`` adds the test
-    accuracy of the weights at the best validation epoch (for the selected child only)."""
+    accuracy of the weights at the best validation epoch (for the selected child only);
+    ``with_probs`` adds those weights' softmax outputs on the validation and test images
+    (``val_probs``, ``test_probs``: lists of rows), which an ensemble averages."""
     arch = str(arch)  # the paper's notation: plain data for any worker
     x_tr, y_tr, x_val, y_val, x_te, y_te, dm = load_tensors(data)
     gen = torch.Generator().manual_seed(child_seed(seed, arch))
@@ -107,7 +110,9 @@ def train_child(
             if curve[-1] > best:
                 best = curve[-1]
                 best_state = (
-                    {k: v.clone() for k, v in net.state_dict().items()} if with_test else None
+                    {k: v.clone() for k, v in net.state_dict().items()}
+                    if with_test or with_probs
+                    else None
                 )
             if epoch == 0 and curve[0] <= restart_threshold and attempt < max_restarts:
                 break  # not learning: restart with a smaller learning rate
@@ -121,7 +126,18 @@ def train_child(
         "params": sum(p.numel() for p in net.parameters()),
         "seed": child_seed(seed, arch),
     }
-    if with_test:
+    if with_test or with_probs:
         net.load_state_dict(best_state)
+    if with_test:
         out["test_acc"] = 100.0 * accuracy(net, x_te, y_te)
+    if with_probs:
+        out["val_probs"] = softmax_outputs(net, x_val).tolist()
+        out["test_probs"] = softmax_outputs(net, x_te).tolist()
     return out
+
+
+@torch.no_grad()
+def softmax_outputs(net: nn.Module, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
+    """Class probabilities (N x classes) in eval mode."""
+    net.eval()
+    return torch.cat([net(x[i : i + batch]).softmax(1) for i in range(0, len(x), batch)])

@@ -70,6 +70,19 @@ def nasrepro(*args, cwd):
             ["experiment=darts-2nd_darts-space_cifar10_retrain"],
             "needs genotype=<value>: the path of a genotype.json",
         ),
+        (  # a stage's input file, mistyped: refused before a run folder is made
+            ["experiment=darts-2nd_darts-space_cifar10_retrain", "genotype=out/genotype.jsn"],
+            "genotype=out/genotype.jsn: no such file; the path of a genotype.json",
+        ),
+        (
+            ["experiment=enas_macro-space_cifar10-jpeg_final_reduced", "arc=arc.jsn"],
+            "arc=arc.jsn: no such file (or random); the path of an arc.json",
+        ),
+        (  # its default record is relative to the repository: elsewhere, no such file
+            ["experiment=metaqnn_metaqnn-space_digits_final_reduced"],
+            "search_record=results/metaqnn/metaqnn_metaqnn-space_digits_reduced__seed0.json:"
+            " no such file",
+        ),
         (
             ["experiment=random-search_nb201_cifar10", "hydra.run.dir=/proc/nasrepro/x"],
             "cannot write the output directory '/proc/nasrepro/x'",
