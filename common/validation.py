@@ -10,7 +10,7 @@ value ends in one line naming the key, what it got and what it takes (exit 2):
 - a value the experiment leaves open (``???``, e.g. a retrain's ``genotype``) must be given,
   with what it takes (``REQUIRED_HINTS``);
 - a file a stage reads its input from (``INPUT_FILES``: a retrain's ``genotype``, an ENAS
-  ``arc``, a MetaQNN ``search_record``) must exist, so a mistyped path is refused before a run
+  ``arc``, the ``search_record`` of a MetaQNN or NAS-RL final stage) must exist, so a mistyped path is refused before a run
   folder is made (what the file holds is checked by the stage that reads it);
 - the output directory must be creatable and writable.
 """
@@ -44,7 +44,8 @@ REQUIRED_HINTS = {
     "arc": "the path of an arc.json an ENAS macro search wrote, or its run record, e.g."
     " arc=results/enas/enas_macro-space_cifar10-jpeg_search_reduced__seed0.json",
     "search_record": "the run record of the search whose networks this stage trains, e.g."
-    " search_record=results/metaqnn/metaqnn_metaqnn-space_digits_reduced__seed0.json",
+    " search_record=results/metaqnn/metaqnn_metaqnn-space_digits_reduced__seed0.json or"
+    " results/nas_rl/nas-rl_nas-rl-space_cifar10-jpeg_reduced__seed0.json",
     "network": "a registered published model name (see the experiment's comments)",
 }
 # top-level keys naming a file a stage reads, and the values of each that name no file

@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {  # paper-scale values; a reduced run overrides some
     "momentum": 0.9,  # Sect. 4.1 (secondary), Nesterov
     "weight_decay": 1.0e-4,  # Sect. 4.1 (secondary)
     "lr_drops": (0.5, 0.75),  # DenseNet (Huang et al.): lr / 10 at 50% and 75% of training
+    "bn_eps": 1.0e-5,  # not given for the search's children (PyTorch's default)
     "reward_epochs": 5,  # reward: max validation accuracy of the last 5 epochs (secondary)
     "augment": True,
     "crop_padding": 4,
@@ -151,7 +152,7 @@ def train_child(arch_spec: dict | NasRlArch, cfg: dict) -> dict[str, Any]:
     seed = child_seed(arch, int(cfg["seed"]))
     torch.manual_seed(seed)
     gen = torch.Generator(device).manual_seed(seed + 1)
-    net = NasRlNet(arch, in_channels=3, num_classes=10).to(device)
+    net = NasRlNet(arch, in_channels=3, num_classes=10, bn_eps=cfg["bn_eps"]).to(device)
     opt = torch.optim.SGD(
         net.parameters(),
         lr=cfg["lr"],

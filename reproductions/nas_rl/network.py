@@ -45,19 +45,29 @@ def conv_out(size: int, kernel: int, stride: int) -> int:
 
 
 class ConvBnRelu(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int], stride: tuple[int, int]):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: tuple[int, int],
+        stride: tuple[int, int],
+        bn_eps: float = 1e-5,
+    ):
         padding = (kernel[0] // 2, kernel[1] // 2)
         super().__init__(
             nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out),
+            nn.BatchNorm2d(c_out, eps=bn_eps),
             nn.ReLU(inplace=False),
         )
 
 
 class NasRlNet(nn.Module):
-    """The network of ``arch`` for ``in_channels``-channel images and ``num_classes``."""
+    """The network of ``arch`` for ``in_channels``-channel images and ``num_classes``;
+    ``bn_eps``: the batch norms' epsilon (one of the final stage's grid values)."""
 
-    def __init__(self, arch: NasRlArch, in_channels: int = 3, num_classes: int = 10) -> None:
+    def __init__(
+        self, arch: NasRlArch, in_channels: int = 3, num_classes: int = 10, bn_eps: float = 1e-5
+    ) -> None:
         super().__init__()
         self.arch = arch
         channels: list[int] = []
@@ -65,7 +75,7 @@ class NasRlNet(nn.Module):
         for layer, reads in zip(arch.layers, arch.inputs, strict=True):
             c_in = sum(channels[j] for j in reads) if reads else in_channels
             kernel, stride = (layer.height, layer.width), (layer.stride_h, layer.stride_w)
-            convs.append(ConvBnRelu(c_in, layer.filters, kernel, stride))
+            convs.append(ConvBnRelu(c_in, layer.filters, kernel, stride, bn_eps))
             channels.append(layer.filters)
         self.layers = nn.ModuleList(convs)
         self.out_channels = sum(channels[i] for i in arch.unused())

@@ -125,7 +125,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
             "best_val_acc": [best["reward"]],
             "best_child_test_acc": [final["test_acc"]],
         },
-        data_variant=_data_variant(child_cfg),
+        data_variant=data_variant(child_cfg),
         protocol={
             "method": s.method,
             "num_children": s.num_children,
@@ -155,7 +155,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     )
 
 
-def _data_variant(child_cfg: dict) -> str:
+def data_variant(child_cfg: dict) -> str:
     small = "small" in child_cfg["data_file"]
     name = "cifar10-jpeg-yoongikim" + ("-small" if small else "")
     return (

@@ -19,6 +19,7 @@ the layer's skip bits, the order ``common.controllers.lstm_policy`` documents).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ HEIGHTS: tuple[int, ...] = (1, 3, 5, 7)  # Sect. 4.1: filter height in [1, 3, 5,
 WIDTHS: tuple[int, ...] = (1, 3, 5, 7)  # Sect. 4.1: filter width in [1, 3, 5, 7]
 FILTERS: tuple[int, ...] = (24, 36, 48, 64)  # Sect. 4.1: number of filters in [24, 36, 48, 64]
 STRIDES: tuple[int, ...] = (1, 2, 3)  # Sect. 4.1: strides predicted in [1, 2, 3] (2nd set)
+
+
+_LAYER_TEXT = re.compile(r"(\d+)x(\d+)/(\d+)(?:/s(\d+)x(\d+))?(?:<-(\d+(?:,\d+)*))?")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,22 @@ class NasRlArch:
             ],
             "inputs": [list(r) for r in self.inputs],
         }
+
+    @classmethod
+    def parse(cls, text: str) -> NasRlArch:
+        """The architecture of its canonical text (``str``), e.g. ``3x3/24|5x1/36<-0``."""
+        layers, inputs = [], []
+        for part in str(text).split("|"):
+            m = _LAYER_TEXT.fullmatch(part.strip())
+            if m is None:
+                raise NasReproError(
+                    f"malformed NAS-RL layer {part!r} in {text!r}: HxW/F[/sHxW][<-i,j], e.g."
+                    " 3x3/24|5x1/36<-0"
+                )
+            h, w, f, sh, sw, reads = m.groups()
+            layers.append(Layer(int(h), int(w), int(f), int(sh or 1), int(sw or 1)))
+            inputs.append(tuple(int(j) for j in reads.split(",")) if reads else ())
+        return cls(tuple(layers), tuple(inputs))
 
     @classmethod
     def from_spec(cls, spec: dict) -> NasRlArch:
