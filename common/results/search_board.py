@@ -98,14 +98,21 @@ def retrains_of(groups: dict[str, dict]) -> dict[str, list[dict]]:
 
 
 def retrain_cell(retrains: list[dict]) -> str:
-    """``62.10 / 60.30 (`<experiment>`)``: test / val accuracy of the retrained found cell."""
+    """``62.10 / 60.30 (`<experiment>`, seed 0)``: test / val accuracy of the retrained found
+    cell; several seeds of one retrain experiment pool into mean ± std (n)."""
     if not retrains:
         return "—"
-    cells = []
+    by_exp: dict[str, list[dict]] = defaultdict(list)
     for rec in retrains:
-        m = rec["metrics"]
-        test, val = _fmt(m.get("test_acc", [])), _fmt(m.get("val_acc", []))
-        cells.append(f"{test} / {val} (`{rec['experiment']}`, seed {rec['seed']})")
+        by_exp[rec["experiment"]].append(rec)
+    cells = []
+    for exp, recs in by_exp.items():
+        recs = sorted(recs, key=lambda r: r["seed"])
+        test = _fmt([v for r in recs for v in r["metrics"].get("test_acc", [])])
+        val = _fmt([v for r in recs for v in r["metrics"].get("val_acc", [])])
+        seeds = ",".join(str(r["seed"]) for r in recs)
+        n = f", n={len(recs)}" if len(recs) > 1 else ""
+        cells.append(f"{test} / {val} (`{exp}`, seed{'s' if len(recs) > 1 else ''} {seeds}{n})")
     return "; ".join(cells)
 
 
@@ -147,7 +154,9 @@ def section(groups: dict[str, dict]) -> list[str]:
         "trained (the rest came from the cache); last quarter: the mean reward of the last",
         "quarter of children, what a learning controller raises. Several records: mean ± std.",
         "Found cell retrained: test / validation accuracy (%) of the search's best child",
-        "trained again from scratch by the named retrain experiment (its own, longer schedule).",
+        "trained again from scratch by the named retrain experiment (its own, longer schedule;",
+        "MetaQNN: the top model of the search's ten best, picked on validation after that",
+        "training, as in its Sect. 5); several seeds of it: mean ± std.",
         "",
     ]
     head = (

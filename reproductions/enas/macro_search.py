@@ -103,6 +103,12 @@ class MacroSearchModule(MicroSearchModule):
     def decode(self, row: list[int]) -> MacroArc:
         return MacroArc(tuple(row), self.net.num_layers)
 
+    @staticmethod
+    def param_free_edges(arch: MacroArc) -> int:
+        """How many of the found arc's layers are pools (its parameter-free ops)."""
+        ops = split_macro_arc(arch.row, arch.num_layers)
+        return sum(MACRO_OPS[op] in POOLS for op, _ in ops)
+
     @torch.no_grad()
     def policy_profile(self, n: int) -> dict[str, Any]:
         """Share of each op over the layers of ``n`` draws, the skip rate (skips drawn over

@@ -140,6 +140,11 @@ class MicroSearchModule(EnasSearchModule):
         """A sampled row as the architecture it names (here a DARTS-space genotype)."""
         return arc_genotype(row, self.net.num_cells)
 
+    @staticmethod
+    def param_free_edges(arch: Any) -> int:
+        """How many of the found architecture's edges (both cells) are parameter-free."""
+        return sum(op in PARAMETER_FREE for op, _ in (*arch.normal, *arch.reduce))
+
     @torch.no_grad()
     def policy_profile(self, n: int) -> dict[str, Any]:
         """Share of each op (over both cells' op decisions) in ``n`` draws; mean entropy."""

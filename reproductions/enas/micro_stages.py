@@ -86,6 +86,7 @@ def _search_record(cfg: DictConfig, genotype: Genotype, path: Path, module) -> d
         "diagnostics": {
             "epochs": module.history,
             "found_minibatch_acc": module.final["minibatch_acc"],
+            "found_param_free_edges": module.param_free_edges(genotype),
             "derivation_candidates": children,
         },
         "cost": {

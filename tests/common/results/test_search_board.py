@@ -104,3 +104,21 @@ def test_a_search_row_shows_the_retrain_of_its_found_cell():
     assert "61.25 / 60.50 (`nasnet_toy_digits_retrain`, seed 0)" in row
     random_row = next(line for line in text.splitlines() if line.startswith("| random search "))
     assert "| — |" in random_row  # no retrain of the random search's cell: none shown
+
+
+def test_seeds_of_one_retrain_pool_into_mean_and_std():
+    search = _record("metaqnn_toy_digits", [10.0, 30.0], label="Q-learning")
+    retrains = [
+        {
+            **_record("metaqnn_toy_digits_final", [0.0], seed=seed),
+            "stage": "retrain",
+            "metrics": {"test_acc": [test], "val_acc": [val]},
+            "protocol": {"search": "metaqnn_toy_digits"},
+            "diagnostics": {},
+        }
+        for seed, test, val in ((2, 98.0, 99.0), (0, 99.0, 99.0), (1, 97.0, 99.0))
+    ]
+    groups = leaderboard.aggregate([search, *retrains])
+    row = next(r for r in search_board.section(groups) if r.startswith("| Q-learning "))
+    # population std of 97, 98, 99 is sqrt(2/3) = 0.82
+    assert "98.00 ± 0.82 / 99.00 ± 0.00 (`metaqnn_toy_digits_final`, seeds 0,1,2, n=3)" in row

@@ -94,3 +94,17 @@ def test_macro_search_epoch_passes_the_skip_penalty_and_writes_an_arc(tmp_path, 
     (tmp_path / "g.json").write_text('{"space": "nb201", "arc": "0", "num_layers": 1}')
     with pytest.raises(NasReproError, match="not an ENAS macro arc"):
         MacroArc.load(tmp_path / "g.json")
+
+
+def test_found_architectures_count_their_parameter_free_edges():
+    """What the leaderboard's collapse section shows for a found micro cell or macro arc."""
+    from common.spaces.darts.genotype import Genotype
+    from reproductions.enas.macro_search import MacroArc, MacroSearchModule
+    from reproductions.enas.micro_search import MicroSearchModule
+
+    # layers: avg pool; conv 5x5, skip bits 1; max pool, bits 0 1; sep conv 3x3, bits 0 0 1
+    arc = MacroArc((4, 2, 1, 5, 0, 1, 1, 0, 0, 1), 4)
+    assert MacroSearchModule.param_free_edges(arc) == 2
+    cell = [("max_pool_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0), ("avg_pool_3x3", 2)]
+    genotype = Genotype(normal=cell, normal_concat=[2, 3], reduce=cell[:2], reduce_concat=[2])
+    assert MicroSearchModule.param_free_edges(genotype) == 3 + 1
