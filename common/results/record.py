@@ -199,6 +199,31 @@ def load_records(root: Path, withdrawn: bool = False) -> list[dict]:
     return records
 
 
+def read_json_input(key: str, path: str | Path, hint: str):
+    """The JSON in the file ``key=path`` names (a stage's input), or one ``NasReproError`` line
+    (no such file, not JSON) that gives ``hint``, what the key takes."""
+    path = Path(str(path)).expanduser()
+    if not path.is_file():
+        raise NasReproError(f"{key}={path}: no such file; give {hint}")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise NasReproError(f"{key}={path}: not JSON ({e}); give {hint}") from e
+
+
+def load_search_record(path: str | Path, paper: str, needs: str, what: str, hint: str) -> dict:
+    """The run record at ``path`` of a ``paper`` search whose diagnostics hold ``needs`` (what a
+    stage after the search reads); anything else is one ``NasReproError`` line that names
+    ``what`` was expected and gives ``hint`` (a valid record)."""
+    path = Path(str(path)).expanduser()
+    record = read_json_input("search_record", path, hint)
+    ok = isinstance(record, dict) and record.get("paper") == paper
+    if not ok or record.get("stage") != "search" or needs not in (record.get("diagnostics") or {}):
+        got = record.get("experiment") if isinstance(record, dict) else type(record).__name__
+        raise NasReproError(f"search_record={path} is not {what} ({got!r}); give {hint}")
+    return record
+
+
 def withdraw_record(path: Path, reason: str) -> None:
     """Mark a record as withdrawn (its numbers are known to be wrong), keeping it for the
     audit trail; the leaderboard then lists it with ``reason`` instead of pooling it."""

@@ -28,7 +28,6 @@ best validation epoch, as in the search's own children.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 from common.errors import NasReproError
 from common.evaluators.child_pool import ChildPool
 from common.results.logging import RunLogger
-from common.results.record import RunResult
+from common.results.record import RunResult, load_search_record
 from reproductions.metaqnn.child import load_tensors, train_child
 
 HINT = (
@@ -51,24 +50,7 @@ HINT = (
 
 def load_search(path: str | Path) -> dict[str, Any]:
     """The record of a MetaQNN search (stage ``search``, every sampled child listed)."""
-    path = Path(str(path)).expanduser()
-    if not path.is_file():
-        raise NasReproError(f"search_record={path}: no such file; give {HINT}")
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise NasReproError(f"search_record={path}: not JSON ({e}); give {HINT}") from e
-    ok = isinstance(record, dict) and record.get("paper") == "metaqnn"
-    if (
-        not ok
-        or record.get("stage") != "search"
-        or not (record.get("diagnostics") or {}).get("children")
-    ):
-        what = record.get("experiment") if isinstance(record, dict) else type(record).__name__
-        raise NasReproError(
-            f"search_record={path} is not a MetaQNN search record ({what!r}); give {HINT}"
-        )
-    return record
+    return load_search_record(path, "metaqnn", "children", "a MetaQNN search record", HINT)
 
 
 def top_networks(children: list[dict], k: int) -> list[dict]:

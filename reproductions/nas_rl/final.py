@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from common.errors import NasReproError
 from common.evaluators.child_pool import ChildPool
 from common.results.logging import RunLogger
-from common.results.record import RunResult
+from common.results.record import RunResult, load_search_record
 from reproductions.nas_rl.child import DEFAULTS, train_child
 from reproductions.nas_rl.search import data_variant
 from reproductions.nas_rl.space import NasRlArch
@@ -46,24 +46,7 @@ HINT = (
 
 def load_search(path: str | Path) -> dict[str, Any]:
     """The record of a NAS-RL CNN search (stage ``search``, with its ``best_arch``)."""
-    path = Path(str(path)).expanduser()
-    if not path.is_file():
-        raise NasReproError(f"search_record={path}: no such file; give {HINT}")
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise NasReproError(f"search_record={path}: not JSON ({e}); give {HINT}") from e
-    ok = isinstance(record, dict) and record.get("paper") == "nas_rl"
-    if (
-        not ok
-        or record.get("stage") != "search"
-        or "best_arch" not in (record.get("diagnostics") or {})
-    ):
-        what = record.get("experiment") if isinstance(record, dict) else type(record).__name__
-        raise NasReproError(
-            f"search_record={path} is not a NAS-RL CNN search record ({what!r}); give {HINT}"
-        )
-    return record
+    return load_search_record(path, "nas_rl", "best_arch", "a NAS-RL CNN search record", HINT)
 
 
 def grid_points(grid: dict[str, list]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import NasReproError
+from common.results.record import read_json_input
 from common.spaces.nasnet.cell import SPACES, Block, Cell
 
 Arch = Cell | tuple[Cell, Cell]
@@ -154,12 +155,7 @@ def load_found(path: str | Path, space: str, layout: str) -> tuple[Arch, dict[st
     to be of ``space`` and ``layout`` (``"nasnet"``: a pair; ``"pnas"``: one cell)."""
     path = Path(str(path)).expanduser()
     hint = "a search's run record (results/<paper>/<experiment>__seed0.json) or its run folder's cell.json"
-    if not path.is_file():
-        raise NasReproError(f"genotype={path}: no such file; give {hint}")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise NasReproError(f"genotype={path}: not JSON ({e}); give {hint}") from e
+    data = read_json_input("genotype", path, hint)
     if not isinstance(data, dict):
         raise NasReproError(f"genotype={path}: a JSON object expected; give {hint}")
     reader = _from_cell_file if "layout" in data else _from_record
