@@ -231,7 +231,7 @@ def peak_memory_child(args, mode, queue) -> None:
         queue.put((peak[0] - base) / 1024)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--space", choices=("darts", "nb201"), default="darts")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -240,7 +240,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--breakdown", action="store_true", help="also profile each step's phases")
     ap.add_argument("--json", help="also write the figures to this file")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     torch.set_num_threads(args.threads)
     net, train, val = build(args.space, args.device, args.batch)
     times = {m: time_mode(m, net, train, val, args.device, args.repeats) for m in MODES}

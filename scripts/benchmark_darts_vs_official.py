@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import darts_reference as ref_code  # noqa: E402
 
+from common.errors import NasReproError  # noqa: E402
 from common.speed import Speed  # noqa: E402
 from common.supernets.darts import DartsSupernet, derive_genotype  # noqa: E402
 from reproductions.darts.search_module import search_step  # noqa: E402
@@ -262,7 +263,7 @@ def shown(num: dict[str, object]) -> str:
 EXACT = "reference@float64"
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--C", type=int, default=16)
@@ -288,13 +289,31 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--official", help="a quark0/darts checkout: use its model_search.py")
     ap.add_argument("--json", help="also write the figures to this file")
+    return ap
+
+
+def check_args(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (``ap.error``) modes and speed options the benchmark does not know."""
+    unknown = set(args.modes.split(",")) - set(MODES)
+    if unknown:
+        ap.error(f"--modes {','.join(sorted(unknown))}: valid: {', '.join(MODES)}")
+    for opt in args.options.split(","):
+        try:
+            parse_option(opt, args.precision)
+        except NasReproError as e:
+            ap.error(f"--options {opt}: {e}")
+    if args.dtype == "float64" and (args.precision != "fp32" or args.against_float64):
+        ap.error("--dtype float64 takes neither --precision bf16 nor --against-float64")
+
+
+def main() -> None:
+    ap = build_parser()
     args = ap.parse_args()
+    check_args(ap, args)
     if args.device == "cpu" and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         os.environ["MALLOC_MMAP_THRESHOLD_"] = "65536"  # RSS that follows the live tensors
         os.execv(sys.executable, [sys.executable, *sys.argv])
     torch.set_num_threads(args.threads)
-    if args.dtype == "float64" and (args.precision != "fp32" or args.against_float64):
-        ap.error("--dtype float64 takes neither --precision bf16 nor --against-float64")
     torch.set_default_dtype(getattr(torch, args.dtype))
     modes = args.modes.split(",")
     options = args.options.split(",")

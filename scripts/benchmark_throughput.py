@@ -263,7 +263,7 @@ def run(name: str, args) -> dict:
     return rows
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
         "--nets", default=",".join(NETS), help="comma-separated, among " + ", ".join(NETS)
@@ -279,10 +279,22 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write the figures to this file")
-    args = ap.parse_args(argv)
-    args.variants = args.variants.split(",")
+    return ap
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse networks and variants the benchmark does not know (``args.variants``: a list)."""
     if set(args.variants) - set(VARIANTS):
         raise SystemExit(f"--variants: valid: {', '.join(VARIANTS)}")
+    for name in args.nets.split(","):
+        if name not in NETS:
+            raise SystemExit(f"--nets: unknown network {name!r}; valid: {', '.join(NETS)}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    args.variants = args.variants.split(",")
+    check_args(args)
     torch.set_num_threads(args.threads)
     # compiled graphs draw drop-path and dropout masks from eager's generator: the loss check
     # then compares the same computation
