@@ -6,26 +6,30 @@ derived children written as a DARTS-space ``genotype.json`` (5 nodes, concat = t
 states), which the DARTS evaluation protocol (``common.protocols.darts_eval.retrain`` with
 ``retrain.steps: 5``) trains from scratch. ``search_and_retrain``: both in one run (the
 reduced experiment), the retrain reading the genotype back from the file. A search alone reports no accuracy: the
-shared-weight minibatch accuracy of the pick is a diagnostic.
+shared-weight minibatch accuracy of the pick is a diagnostic. ``retrain_cell``: the same
+retrain for a cell a search found (its record or genotype file) or, as the baseline at equal
+cost, a uniform random cell of the micro space drawn from the seed.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from common.controllers.micro_policy import CELLS, MICRO_OPS
 from common.data.views import TrainHalf
 from common.errors import NasReproError
 from common.protocols.darts_eval import FINAL_METRIC, load_genotype, train_genotype
 from common.results.logging import RunLogger
-from common.results.record import RunResult
+from common.results.record import RunResult, read_json_input
 from common.spaces.darts.genotype import Genotype
 from common.speed import Speed
 from common.training.fit import fit
-from reproductions.enas.micro_search import MicroSearchModule
+from reproductions.enas.micro_search import MicroSearchModule, arc_genotype
 
 STEPS = 5  # cifar10_micro_search.sh L20: --child_num_cells=5
 
@@ -126,4 +130,69 @@ def search_and_retrain(cfg: DictConfig, logger: RunLogger) -> RunResult:
         },
         diagnostics={**rec["diagnostics"], "retrain_val_acc": run["val_acc"]},
         cost={**rec["cost"], "params_m": run["params_m"]},
+    )
+
+
+def random_cell(rng: random.Random, num_cells: int = 5) -> Genotype:
+    """A micro arc with every decision uniform (each node: two inputs among the earlier states,
+    two ops), as the controller's policy samples before it learns, as a genotype."""
+    row = []
+    for _ in CELLS:
+        for i in range(num_cells):
+            for _ in ("x", "y"):
+                row += [rng.randrange(i + 2), rng.randrange(len(MICRO_OPS))]
+    return arc_genotype(row, num_cells)
+
+
+def found_cell(path: str, steps: int) -> tuple[Genotype, dict]:
+    """The genotype in ``path``: an ENAS micro search's run record (its ``protocol.found``) or a
+    genotype file; and where it came from."""
+    data = read_json_input("genotype", path, "an ENAS micro search's record or genotype.json")
+    if isinstance(data, dict) and "protocol" in data:  # a run record
+        found = (data.get("protocol") or {}).get("found")
+        if data.get("paper") != "enas" or not str(data.get("stage", "")).startswith("search"):
+            raise NasReproError(
+                f"genotype={path} is the record of {data.get('experiment')!r}, not an ENAS micro"
+                " search; give results/enas/enas_darts-space_cifar10-jpeg_search_reduced__seed0.json"
+                " or a genotype.json"
+            )
+        if not isinstance(found, str) or "Genotype(" not in found:
+            raise NasReproError(
+                f"genotype={path}: {data.get('experiment')!r} found no DARTS-space cell (an ENAS"
+                " macro or NB-201 search?); give an ENAS micro search's record"
+            )
+        source = {"search": data.get("experiment"), "search_seed": data.get("seed")}
+        return Genotype.parse(found, steps=steps), {
+            **source,
+            "search_commit": data.get("git_commit"),
+        }
+    return load_genotype(path, steps), {"genotype_file": str(path)}
+
+
+def retrain_cell(cfg: DictConfig, logger: RunLogger) -> RunResult:
+    """Retrain (``retrain.epochs``, seed ``seed``) the cell ``genotype=`` names or, with
+    ``random_cell: true``, a uniform random micro cell drawn from ``seed``; test once."""
+    steps = cfg.retrain.get("steps", STEPS)
+    if cfg.get("random_cell"):
+        genotype, source = random_cell(random.Random(cfg.seed), steps), {"cell": "uniform random"}
+    elif cfg.get("genotype"):
+        genotype, source = found_cell(str(cfg.genotype), steps)
+    else:
+        raise NasReproError(
+            f"experiment {cfg.experiment_name!r} needs genotype=<a search record or"
+            " genotype.json> or random_cell=true"
+        )
+    run = train_genotype(cfg, logger, genotype, cfg.retrain.epochs, cfg.seed, test=True)
+    return RunResult(
+        metrics={"test_acc": [run["test_acc"]], "test_error": [100.0 - run["test_acc"]]},
+        data_variant=run["data_variant"],
+        protocol={
+            "genotype": str(genotype),
+            **source,
+            "retrain_epochs": cfg.retrain.epochs,
+            "retrain_network": OmegaConf.to_container(cfg.retrain.network, resolve=True),
+            "final_metric": FINAL_METRIC,
+        },
+        diagnostics={"retrain_val_acc": run["val_acc"]},
+        cost={"params_m": run["params_m"]},
     )
