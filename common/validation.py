@@ -10,8 +10,9 @@ value ends in one line naming the key, what it got and what it takes (exit 2):
 - a value the experiment leaves open (``???``, e.g. a retrain's ``genotype``) must be given,
   with what it takes (``REQUIRED_HINTS``);
 - a file a stage reads its input from (``INPUT_FILES``: a retrain's ``genotype``, an ENAS
-  ``arc``, the ``search_record`` of a MetaQNN or NAS-RL final stage) must exist, so a mistyped path is refused before a run
-  folder is made (what the file holds is checked by the stage that reads it);
+  ``arc``, the ``search_record`` of a MetaQNN or NAS-RL final stage) must exist, so a
+  mistyped path is refused before a run folder is made (what the file holds is checked by
+  the stage that reads it);
 - the output directory must be creatable and writable.
 """
 
