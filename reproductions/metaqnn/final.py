@@ -105,9 +105,7 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
         **OmegaConf.to_container(f.child, resolve=True),
     }
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
-    fn = functools.partial(
-        train_child, data=data_cfg, seed=cfg.seed, with_test=True, with_probs=True, **child_cfg
-    )
+    fn = functools.partial(train_child, data=data_cfg, seed=cfg.seed, with_probs=True, **child_cfg)
     pool = ChildPool(fn, key=str, **OmegaConf.to_container(cfg.children, resolve=True))
     start = time.perf_counter()
     results = pool.map([c["arch"] for c in picked])
@@ -134,8 +132,8 @@ def run(cfg: DictConfig, logger: RunLogger) -> RunResult:
     ens_val = ensemble_accuracy([results[i]["val_probs"] for i in members], y_val)
     ens_test = ensemble_accuracy([results[i]["test_probs"] for i in members], y_test)
     return RunResult(
-        metrics={
-            "test_acc": [results[top]["test_acc"]],
+        metrics={  # a single network's accuracy is that of its own probabilities
+            "test_acc": [ensemble_accuracy([results[top]["test_probs"]], y_test)],
             "val_acc": [results[top]["reward"]],
             "ensemble_test_acc": [ens_test],
             "ensemble_val_acc": [ens_val],
